@@ -1,0 +1,3 @@
+from govdata.main import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""Catalog tables (filled in by the catalog part)."""

@@ -1,0 +1,1 @@
+"""The kernel: settings, database, identity, tokens, the audit ledger, app assembly, CLI."""

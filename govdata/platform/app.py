@@ -1,0 +1,117 @@
+"""App assembly: the kernel's routes, error handling and operations endpoints, plus the
+routers the parts hand in (the kernel imports none of them)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from govdata.platform import api, migrate
+from govdata.platform.db import Database
+from govdata.platform.errors import DomainError, problem
+from govdata.platform.observability import RequestObservability, configure_logging
+from govdata.platform.settings import Settings, get_settings
+
+log = logging.getLogger("govdata.app")
+PROBLEM = "application/problem+json"
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+              403: "forbidden", 413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+def problem_response(request: Request, *, status: int, title: str, detail: str, code: str,
+                     errors=None, headers=None) -> JSONResponse:
+    body = problem(status=status, title=title, detail=detail, code=code, errors=errors,
+                   instance=request.url.path)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc(loc) -> list:
+    return [part for part in loc if part != "body"] or list(loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return problem_response(request, status=exc.status, title=exc.title, detail=exc.detail,
+                                code=exc.code, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"loc": _loc(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return problem_response(request, status=422, title="请求参数无效",
+                                detail="请求参数未通过校验", code="validation_failed",
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return problem_response(request, status=exc.status_code, title=str(exc.detail),
+                                detail=str(exc.detail), code=code,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+        return problem_response(request, status=500, title="服务器内部错误",
+                                detail="服务器内部错误, 已记录", code="internal_error")
+
+
+def ops_router() -> APIRouter:
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    def readyz(request: Request):
+        db: Database = request.app.state.db
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                current = migrate.current_revisions(connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return problem_response(request, status=503, title="未就绪",
+                                    detail=f"数据库不可达: {type(exc).__name__}",
+                                    code="database_unreachable")
+        heads = migrate.head_revisions(db.url)
+        if current != heads:
+            return problem_response(request, status=503, title="未就绪",
+                                    detail=f"数据库迁移未到最新: {sorted(current)} != {sorted(heads)}",
+                                    code="migrations_pending")
+        return {"status": "ready", "database": db.dialect, "revision": sorted(current)}
+
+    @router.get("/metrics")
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    routers: Sequence[APIRouter] = (),
+    database: Database | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_startable()
+    configure_logging(settings.log_level)
+    app = FastAPI(title="政务数据共享交换与开放平台 govdata", version="1",
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.db = database or Database(settings.database_url, echo=settings.database_echo)
+    install_error_handlers(app)
+    app.include_router(ops_router())
+    app.include_router(api.router)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestObservability)
+    return app

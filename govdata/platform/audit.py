@@ -1,0 +1,225 @@
+"""The audit ledger (RULES.md §6): append-only, hash-chained, written in the caller's
+transaction.
+
+``entry_hash = SHA-256(prev_hash ‖ body)`` where ``body`` is the entry's canonical JSON
+(RFC 8785). Entries hold only strings, integers, booleans, null, lists and objects with
+ASCII keys, and for those ``json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` is exactly the RFC 8785 form (tests check it against the
+``rfc8785`` package). The body is stored as hashed, so verification rehashes stored bytes
+instead of rebuilding them; the indexed columns are checked against the body in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from govdata.platform.models import AuditEntry
+from govdata.platform.principal import Principal
+
+GENESIS_HASH = "0" * 64
+LEDGER_LOCK_KEY = 0x676F7664  # pg_advisory_xact_lock key serialising ledger appends
+INDEXED_FIELDS = ("actor", "department", "action", "resource", "outcome", "at")
+_TABLE = AuditEntry.__table__
+
+
+def canonical_json(entry: dict[str, Any]) -> str:
+    _refuse_floats(entry)
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _refuse_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError("audit entries carry no floats (their canonical form differs)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_floats(item)
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def timestamp(moment: dt.datetime | None = None) -> str:
+    moment = moment or dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record(
+    session: Session,
+    principal: Principal | None,
+    *,
+    action: str,
+    resource: str | None = None,
+    outcome: str = "allowed",
+    **details: Any,
+) -> int:
+    """Append one entry in the session's transaction and return its sequence number.
+
+    ``details`` are the RULES.md §6 fields that apply (rule, data_items, row_count,
+    query, purpose, grant, reason, ...); ``None`` values are left out.
+    """
+    _lock_ledger(session)
+    head = session.execute(
+        select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head.seq + 1, head.entry_hash) if head else (1, GENESIS_HASH)
+    entry = {
+        "seq": seq,
+        "at": timestamp(),
+        "actor": principal.username if principal else None,
+        "department": principal.department if principal else None,
+        "roles": sorted(principal.roles) if principal else None,
+        "client_ip": principal.client_ip if principal else None,
+        "request_id": principal.request_id if principal else None,
+        "action": action,
+        "resource": resource,
+        "outcome": outcome,
+        **details,
+    }
+    entry = {key: value for key, value in entry.items() if value is not None}
+    body = canonical_json(entry)
+    session.execute(
+        insert(_TABLE).values(
+            seq=seq,
+            occurred_at=entry["at"],
+            actor=entry.get("actor"),
+            department=entry.get("department"),
+            action=action,
+            resource=resource,
+            outcome=outcome,
+            body=body,
+            entry_hash=chain_hash(prev_hash, body),
+        )
+    )
+    return seq
+
+
+def _lock_ledger(session: Session) -> None:
+    """Serialise appends so concurrent writers build one chain. On PostgreSQL a
+    transaction-scoped advisory lock; SQLite already allows one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+        }
+
+
+def iter_chain(session: Session, *, upto: int | None = None) -> Iterator[tuple[int, str, str]]:
+    """Stream ``(seq, body, entry_hash)`` in order, in large batches."""
+    query = "SELECT seq, body, entry_hash FROM platform_audit_entry"
+    params: dict[str, Any] = {}
+    if upto is not None:
+        query += " WHERE seq <= :upto"
+        params["upto"] = upto
+    result = session.connection().execution_options(stream_results=True, yield_per=20_000)
+    for partition in result.execute(text(query + " ORDER BY seq"), params).partitions():
+        yield from partition
+
+
+def verify(session: Session, *, upto: int | None = None) -> Verification:
+    """Recompute the chain and name the first entry that does not match."""
+    prev, expected, count = GENESIS_HASH, 1, 0
+    broken: tuple[int, str] | None = None
+    for seq, body, stored in iter_chain(session, upto=upto):
+        if seq != expected:
+            broken = (expected, f"条目 {expected} 缺失 (entry missing)")
+            break
+        computed = chain_hash(prev, body)
+        if computed != stored:
+            broken = (seq, f"条目 {seq} 的哈希不符 (entry altered)")
+            break
+        prev, expected, count = computed, expected + 1, count + 1
+    mismatch = _first_column_mismatch(session, upto=upto)
+    if mismatch is not None and (broken is None or mismatch < broken[0]):
+        broken = (mismatch, f"条目 {mismatch} 的索引列与内容不符 (entry columns altered)")
+    if broken:
+        return Verification(False, count, prev, broken[0], broken[1])
+    return Verification(True, count, prev)
+
+
+def _first_column_mismatch(session: Session, *, upto: int | None) -> int | None:
+    dialect = session.get_bind().dialect.name
+    columns = {
+        "actor": _TABLE.c.actor,
+        "department": _TABLE.c.department,
+        "action": _TABLE.c.action,
+        "resource": _TABLE.c.resource,
+        "outcome": _TABLE.c.outcome,
+        "at": _TABLE.c.occurred_at,
+    }
+    conditions = [
+        column.is_distinct_from(_json_text(_TABLE.c.body, key, dialect))
+        for key, column in columns.items()
+    ]
+    seq_in_body = cast(_json_text(_TABLE.c.body, "seq", dialect), Integer)
+    conditions.append(_TABLE.c.seq.is_distinct_from(seq_in_body))
+    query = select(func.min(_TABLE.c.seq)).where(or_(*conditions))
+    if upto is not None:
+        query = query.where(_TABLE.c.seq <= upto)
+    return session.execute(query).scalar()
+
+
+def _json_text(column, key: str, dialect: str):
+    if dialect == "postgresql":
+        return cast(column, JSONB).op("->>")(key)
+    return func.json_extract(column, f"$.{key}")
+
+
+def list_events(
+    session: Session,
+    *,
+    actor: str | None = None,
+    department: str | None = None,
+    resource: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    """Ledger entries, newest first, filtered on the indexed columns."""
+    conditions = []
+    for column, value in ((_TABLE.c.actor, actor), (_TABLE.c.department, department),
+                          (_TABLE.c.resource, resource), (_TABLE.c.action, action)):
+        if value is not None:
+            conditions.append(column == value)
+    if since is not None:
+        conditions.append(_TABLE.c.occurred_at >= timestamp(since))
+    if until is not None:
+        conditions.append(_TABLE.c.occurred_at < timestamp(until))
+    total = session.scalar(select(func.count()).select_from(_TABLE).where(*conditions)) or 0
+    rows = session.scalars(
+        select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc())
+        .limit(limit).offset(offset)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,182 @@
+"""The ``govdata`` command line: kernel commands. Parts add their own groups in
+``govdata.main``. Exit 0 on success, 1 on an explained failure, 2 on bad usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from govdata.platform import audit, checkpoint, migrate, service
+from govdata.platform.db import Database
+from govdata.platform.errors import DomainError
+from govdata.platform.principal import Principal
+from govdata.platform.settings import ConfigurationError, get_settings
+
+CLI_ACTOR = Principal.system("cli")
+_TTL = re.compile(r"^(\d+)([smhd])$")
+_TTL_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction for one command, on the configured database."""
+    db = Database(get_settings().database_url)
+    try:
+        with db.sessionmaker() as session, session.begin():
+            yield session
+    finally:
+        db.dispose()
+
+
+def fail(message: str) -> None:
+    typer.echo(f"govdata: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def parse_ttl(value: str) -> dt.timedelta:
+    match = _TTL.match(value.strip())
+    if not match:
+        raise typer.BadParameter("use a number and a unit: 3600s, 90m, 12h, 30d")
+    return dt.timedelta(**{_TTL_UNIT[match[2]]: int(match[1])})
+
+
+app = typer.Typer(help="政务数据共享交换与开放平台 govdata", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+user_app = typer.Typer(help="用户 users", no_args_is_help=True)
+token_app = typer.Typer(help="访问令牌 tokens", no_args_is_help=True)
+audit_app = typer.Typer(help="审计账本 audit ledger", no_args_is_help=True)
+department_app = typer.Typer(help="部门 departments", no_args_is_help=True)
+app.add_typer(department_app, name="department")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command("migrate")
+def migrate_database() -> None:
+    """Upgrade the database to the newest migration."""
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    typer.echo(f"migrated {url.split('@')[-1]} to head")
+
+
+@department_app.command("add")
+def department_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="full name, e.g. 重庆市生态环境局")],
+    uscc: Annotated[str, typer.Option(help="统一社会信用代码")],
+    division: Annotated[str, typer.Option(help="行政区划代码")],
+    short_name: str | None = None,
+    parent: str | None = None,
+) -> None:
+    """Register a department."""
+    with unit_of_work() as session:
+        service.create_department(session, CLI_ACTOR, code=code, name=name, uscc=uscc,
+                                  division_code=division, short_name=short_name,
+                                  parent_code=parent)
+    typer.echo(f"created department {code}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the API and the pages."""
+    import uvicorn
+
+    get_settings().check_startable()
+    uvicorn.run("govdata.main:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False)
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    dept: Annotated[str, typer.Option(help="department code")],
+    role: Annotated[list[str], typer.Option(help="admin|steward|requester|approver|auditor")],
+    password: Annotated[str | None, typer.Option(help="omit for a token-only account")] = None,
+    display_name: str | None = None,
+) -> None:
+    """Create a user in a department."""
+    with unit_of_work() as session:
+        user = service.create_user(session, CLI_ACTOR, username=name, department_code=dept,
+                                   roles=role, password=password, display_name=display_name)
+        typer.echo(f"created user {user.username} ({user.department.code}: {', '.join(user.roles)})")
+
+
+@token_app.command("issue")
+def token_issue(
+    user: Annotated[str, typer.Option(help="username")],
+    ttl: Annotated[str, typer.Option(help="lifetime: 3600s, 90m, 12h, 30d")] = "30d",
+) -> None:
+    """Issue a token for a department system; prints the token, its jti on stderr."""
+    lifetime = parse_ttl(ttl)
+    with unit_of_work() as session:
+        issued = service.issue_system_token(session, get_settings(), CLI_ACTOR, username=user,
+                                            ttl=lifetime)
+    typer.echo(issued.token)
+    typer.echo(f"jti={issued.jti} expires={issued.expires_at.isoformat()}", err=True)
+
+
+@token_app.command("revoke")
+def token_revoke(jti: str) -> None:
+    """Revoke a token by its jti; every later use answers 401."""
+    with unit_of_work() as session:
+        service.revoke_token(session, CLI_ACTOR, jti=jti)
+    typer.echo(f"revoked {jti}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint_file: Annotated[Path | None, typer.Option("--checkpoint",
+                                                          help="a signed checkpoint file")] = None,
+) -> None:
+    """Recompute the hash chain (and, given a checkpoint, prove the prefix unchanged)."""
+    with unit_of_work() as session:
+        if checkpoint_file is None:
+            result = audit.verify(session)
+        else:
+            saved = json.loads(checkpoint_file.read_text(encoding="utf-8"))
+            result = checkpoint.check(session, get_settings(), saved)
+    if not result.ok:
+        fail(f"账本校验失败: {result.reason} (first bad entry: {result.first_bad_seq})")
+    typer.echo(f"ledger ok: {result.entries} entries, head {result.head_hash}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option(help="file to write")] = Path("var/checkpoint.json"),
+) -> None:
+    """Sign the chain head and size with Ed25519 and write it to a file."""
+    with unit_of_work() as session:
+        signed = checkpoint.create(session, get_settings())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(checkpoint.dumps(signed), encoding="utf-8")
+    typer.echo(f"checkpoint of {signed['size']} entries written to {out}")
+
+
+def run(typer_app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the CLI, turning domain and configuration errors into one line and exit 1."""
+    try:
+        typer_app(args=argv, prog_name="govdata")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except (DomainError, ConfigurationError) as exc:
+        typer.echo(f"govdata: {exc}", err=True)
+        return 1
+    return 0
+
+
+def main(typer_app: typer.Typer) -> None:
+    sys.exit(run(typer_app))

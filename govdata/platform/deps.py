@@ -1,0 +1,83 @@
+"""FastAPI dependencies: the request's unit of work, settings, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from govdata.platform import service, tokens
+from govdata.platform.errors import Forbidden, Unauthorized
+from govdata.platform.principal import ANONYMOUS, Principal
+from govdata.platform.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: commit on success, roll back on any error."""
+    yield from request.app.state.db.unit_of_work()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Authorization 头必须是 'Bearer <令牌>'", code="token_malformed")
+    return value.strip()
+
+
+def principal_from_token(
+    request: Request, session: Session, settings: Settings, token: str
+) -> Principal:
+    claims = tokens.read(settings, token)
+    if service.is_revoked(session, claims["jti"]):
+        raise Unauthorized("令牌已被吊销 (token revoked)", code="token_revoked")
+    return Principal(
+        username=claims["sub"],
+        department=claims["dept"],
+        roles=frozenset(claims["roles"]),
+        jti=claims["jti"],
+        client_ip=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+def current_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("需要访问令牌 (missing bearer token)", code="token_missing")
+    return principal_from_token(request, session, settings, token)
+
+
+def optional_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """For endpoints open to the public: no token is anonymous, a bad token is still 401."""
+    token = bearer_token(request)
+    if token is None:
+        return ANONYMOUS
+    return principal_from_token(request, session, settings, token)
+
+
+def require_role(*roles: str) -> Callable[[Principal], Principal]:
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not any(principal.has(role) for role in roles):
+            raise Forbidden(f"需要以下角色之一: {', '.join(roles)}", code="role_required")
+        return principal
+
+    return dependency
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+MaybePrincipal = Annotated[Principal, Depends(optional_principal)]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+Auditor = Annotated[Principal, Depends(require_role("auditor"))]

@@ -1,0 +1,84 @@
+"""Every setting of the platform, read from ``GOVDATA_*`` environment variables.
+
+Numbers that RULES.md calls defaults rather than national rules are settings here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Development keys: public in this repository, so a production start refuses them.
+DEV_JWT_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg93eSsKeaPsh7wNWa
+NEjrBra05YDh9e8ZEaXnWc62WTihRANCAATCE0xST2b0ogtSxGaJEYMe8PWWfEra
+a3SpfKdKwOy6KFfDof1XgS+6W9fdvuCd5hSGyylYlHw0sHW6y05J8vLX
+-----END PRIVATE KEY-----
+"""
+DEV_CHECKPOINT_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIEcYtQgUFMYwq+TvB94p4f7OMmYABGsvdRo8io71E593
+-----END PRIVATE KEY-----
+"""
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the platform (e.g. production on a development key)."""
+
+
+def _date_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVDATA_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/govdata.db"
+    database_echo: bool = False
+
+    jwt_private_key: str = DEV_JWT_PRIVATE_KEY
+    jwt_algorithm: Literal["ES256"] = "ES256"
+    token_ttl_seconds: int = 3600
+    token_issuer: str = "govdata"
+    token_audience: str = "govdata-api"
+    checkpoint_private_key: str = DEV_CHECKPOINT_KEY
+
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+
+    holidays: Annotated[list[dt.date], NoDecode] = []
+    extra_workdays: Annotated[list[dt.date], NoDecode] = []
+    share_reply_working_days: int = 10
+    dispute_reply_working_days: int = 5
+    catalog_update_working_days: int = 15
+    conditional_share_needs_legal_basis: bool = False
+
+    upload_max_bytes: int = 1 << 30
+    upload_dir: str = "./var/uploads"
+    seed_dir: str | None = None
+    demo_password: str = "govdata-demo"
+    log_level: str = "INFO"
+
+    _split_dates = field_validator("holidays", "extra_workdays", mode="before")(_date_list)
+
+    def check_startable(self) -> None:
+        """Refuse a production start on the public development keys."""
+        if self.env != "production":
+            return
+        if self.jwt_private_key.strip() == DEV_JWT_PRIVATE_KEY.strip():
+            raise ConfigurationError("生产环境不得使用开发用签名密钥: set GOVDATA_JWT_PRIVATE_KEY")
+        if self.checkpoint_private_key.strip() == DEV_CHECKPOINT_KEY.strip():
+            raise ConfigurationError(
+                "生产环境不得使用开发用检查点密钥: set GOVDATA_CHECKPOINT_PRIVATE_KEY"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
