@@ -11,6 +11,7 @@ os.environ.setdefault("GOVDATA_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("GOVDATA_PASSWORD_MEMORY_KIB", "1024")
 
 import datetime as dt  # noqa: E402
+import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
@@ -47,6 +48,22 @@ def database_url(tmp_path_factory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     migrate.upgrade(url)
     return url
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path) -> Iterator[str]:
+    """A brand-new empty database of the same kind as the test database."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"govdata_fresh_{uuid.uuid4().hex[:8]}"
+    base = database_url.rpartition("/")[0]
+    admin = Database(f"{base}/postgres")
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"{base}/{name}"
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

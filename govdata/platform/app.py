@@ -84,7 +84,7 @@ def ops_router() -> APIRouter:
         heads = migrate.head_revisions(db.url)
         if current != heads:
             return problem_response(request, status=503, title="未就绪",
-                                    detail=f"数据库迁移未到最新: {sorted(current)} != {sorted(heads)}",
+                                    detail=f"迁移未到最新: {sorted(current)} ≠ {sorted(heads)}",
                                     code="migrations_pending")
         return {"status": "ready", "database": db.dialect, "revision": sorted(current)}
 

@@ -141,8 +141,8 @@ def iter_chain(session: Session, *, upto: int | None = None) -> Iterator[tuple[i
     if upto is not None:
         query += " WHERE seq <= :upto"
         params["upto"] = upto
-    result = session.connection().execution_options(stream_results=True, yield_per=20_000)
-    for partition in result.execute(text(query + " ORDER BY seq"), params).partitions():
+    statement = text(query + " ORDER BY seq").execution_options(yield_per=20_000)
+    for partition in session.connection().execute(statement, params).partitions():
         yield from partition
 
 

@@ -112,7 +112,8 @@ def user_add(
     with unit_of_work() as session:
         user = service.create_user(session, CLI_ACTOR, username=name, department_code=dept,
                                    roles=role, password=password, display_name=display_name)
-        typer.echo(f"created user {user.username} ({user.department.code}: {', '.join(user.roles)})")
+        roles = ", ".join(user.roles)
+        typer.echo(f"created user {user.username} ({user.department.code}: {roles})")
 
 
 @token_app.command("issue")
@@ -173,9 +174,17 @@ def run(typer_app: typer.Typer, argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except (DomainError, ConfigurationError) as exc:
-        typer.echo(f"govdata: {exc}", err=True)
+        typer.echo(f"govdata: {explain(exc)}", err=True)
         return 1
     return 0
+
+
+def explain(exc: Exception) -> str:
+    """A domain error as one line: its detail, then each field error."""
+    errors = getattr(exc, "errors", None) or []
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in errors[:20]]
+    more = f" (+{len(errors) - 20} more)" if len(errors) > 20 else ""
+    return str(exc) + (" — " + "; ".join(parts) + more if parts else "")
 
 
 def main(typer_app: typer.Typer) -> None:

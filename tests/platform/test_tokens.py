@@ -7,8 +7,8 @@ import datetime as dt
 import json
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwt
 
 from govdata.platform import service, tokens
