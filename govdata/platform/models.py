@@ -5,8 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    cast,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 
 from govdata.platform.db import Base, UTCDateTime, new_id, utcnow
 
@@ -74,9 +86,36 @@ class RevokedToken(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
 
 
+class LedgerBody(TypeDecorator[str]):
+    """The canonical JSON text exactly as hashed: PostgreSQL's ``json`` type keeps the input
+    text verbatim (and lets generated columns read it); SQLite keeps text."""
+
+    impl = Text
+    cache_ok = True
+
+    def column_expression(self, column):
+        return cast(column, Text)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_PgJsonText())
+        return dialect.type_descriptor(Text())
+
+
+class _PgJsonText(UserDefinedType):
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "JSON"
+
+
+def _from_body(key: str) -> Computed:
+    return Computed(f"body ->> '{key}'", persisted=True)
+
+
 class AuditEntry(Base):
-    """One ledger entry. ``body`` is the canonical JSON that was hashed; the other
-    columns index it for queries, and verification checks they still agree with it."""
+    """One ledger entry. ``body`` is the canonical JSON that was hashed; the indexed
+    columns are generated from it by the database, so they cannot disagree with it."""
 
     __tablename__ = "platform_audit_entry"
     __table_args__ = (
@@ -87,12 +126,14 @@ class AuditEntry(Base):
         Index("ix_platform_audit_entry_occurred_at", "occurred_at"),
     )
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    occurred_at: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str | None] = mapped_column(String(100))
-    department: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    resource: Mapped[str | None] = mapped_column(String(100))
-    outcome: Mapped[str] = mapped_column(String(16))
-    body: Mapped[str] = mapped_column(Text)
+    # On SQLite an INTEGER PRIMARY KEY is the rowid: entries are stored in chain order.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(LedgerBody)
     entry_hash: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[str] = mapped_column(Text, _from_body("at"))
+    actor: Mapped[str | None] = mapped_column(Text, _from_body("actor"))
+    department: Mapped[str | None] = mapped_column(Text, _from_body("department"))
+    action: Mapped[str] = mapped_column(Text, _from_body("action"))
+    resource: Mapped[str | None] = mapped_column(Text, _from_body("resource"))
+    outcome: Mapped[str] = mapped_column(Text, _from_body("outcome"))

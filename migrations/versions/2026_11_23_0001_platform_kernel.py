@@ -9,6 +9,7 @@ The audit ledger refuses UPDATE and DELETE (RULES.md §6) by trigger, on both da
 from alembic import op
 import sqlalchemy as sa
 import govdata.platform.db
+import govdata.platform.models
 
 
 revision = '0001'
@@ -19,15 +20,15 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('platform_audit_entry',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('occurred_at', sa.String(length=32), nullable=False),
-    sa.Column('actor', sa.String(length=100), nullable=True),
-    sa.Column('department', sa.String(length=64), nullable=True),
-    sa.Column('action', sa.String(length=64), nullable=False),
-    sa.Column('resource', sa.String(length=100), nullable=True),
-    sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('body', govdata.platform.models.LedgerBody(), nullable=False),
     sa.Column('entry_hash', sa.String(length=64), nullable=False),
+    sa.Column('occurred_at', sa.Text(), sa.Computed("body ->> 'at'", persisted=True), nullable=False),
+    sa.Column('actor', sa.Text(), sa.Computed("body ->> 'actor'", persisted=True), nullable=True),
+    sa.Column('department', sa.Text(), sa.Computed("body ->> 'department'", persisted=True), nullable=True),
+    sa.Column('action', sa.Text(), sa.Computed("body ->> 'action'", persisted=True), nullable=False),
+    sa.Column('resource', sa.Text(), sa.Computed("body ->> 'resource'", persisted=True), nullable=True),
+    sa.Column('outcome', sa.Text(), sa.Computed("body ->> 'outcome'", persisted=True), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_platform_audit_entry'))
     )
     with op.batch_alter_table('platform_audit_entry', schema=None) as batch_op:

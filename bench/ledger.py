@@ -1,0 +1,111 @@
+"""Ledger benchmark: append N entries through ``audit.record`` and verify them.
+
+Prints entries/s for append and verify, and the ratio of verify speed to hashing the
+same bytes with plain ``hashlib.sha256`` in the same run (goal: ≥ 0.25).
+
+    .venv/bin/python -m bench.ledger [--entries 1000000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import tempfile
+import time
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from govdata.platform import audit, migrate
+from govdata.platform.db import Database
+from govdata.platform.principal import Principal
+
+BATCH = 2_000
+ACTOR = Principal(username="bench", department="cq-dsj", roles=frozenset({"requester"}),
+                  client_ip="127.0.0.1", request_id="bench")
+
+
+def append(db: Database, entries: int) -> float:
+    started = time.perf_counter()
+    done = 0
+    while done < entries:
+        with Session(db.engine) as session, session.begin():
+            for _ in range(min(BATCH, entries - done)):
+                audit.record(session, ACTOR, action="data.access", resource="201001/000001",
+                             data_items=["district", "aqi", "pm25"], row_count=done,
+                             purpose="空气质量联合分析")
+                done += 1
+    return time.perf_counter() - started
+
+
+def verify(db: Database) -> tuple[float, audit.Verification]:
+    started = time.perf_counter()
+    with Session(db.engine) as session:
+        result = audit.verify(session)
+    return time.perf_counter() - started, result
+
+
+def hash_baseline(db: Database) -> float:
+    """Hash exactly the bytes verification hashes, already in memory."""
+    with Session(db.engine) as session:
+        bodies = [body for _seq, body, _digest in audit.iter_chain(session)]
+    sha256 = hashlib.sha256
+    started = time.perf_counter()
+    prev = audit.GENESIS_HASH.encode()
+    for body in bodies:
+        prev = sha256(prev + body).hexdigest().encode()
+    return time.perf_counter() - started
+
+
+def run(label: str, url: str, entries: int) -> None:
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.engine.connect() as connection:
+        existing = connection.execute(text("SELECT count(*) FROM platform_audit_entry")).scalar()
+    appended = append(db, entries)
+    verified, result = verify(db)
+    assert result.ok and result.entries == existing + entries, result
+    baseline = hash_baseline(db)
+    db.dispose()
+    total = result.entries
+    print(f"[{label}] append {entries:,} entries: {entries / appended:,.0f} entries/s "
+          f"({appended:.1f} s)")
+    print(f"[{label}] verify {total:,} entries: {total / verified:,.0f} entries/s "
+          f"({verified:.2f} s)")
+    print(f"[{label}] plain sha256 of the same bytes: {total / baseline:,.0f} entries/s "
+          f"({baseline:.2f} s)")
+    print(f"[{label}] verify / sha256 ratio: {baseline / verified:.2f} (goal ≥ 0.25)")
+
+
+def postgres_url(explicit: str | None) -> str | None:
+    url = explicit or os.environ.get("GOVDATA_BENCH_PG_URL")
+    if url:
+        return url
+    try:
+        import psycopg
+
+        name = f"govdata_bench_ledger_{int(time.time())}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True,
+                             connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    except Exception as exc:  # noqa: BLE001 - the PostgreSQL run is optional
+        print(f"[postgresql] skipped: {exc}")
+        return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default=None, help="PostgreSQL URL (default: a new db)")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        run("sqlite", f"sqlite:///{tmp}/ledger.db", args.entries)
+    if not args.no_postgres and (url := postgres_url(args.postgres)):
+        run("postgresql", url, args.entries)
+
+
+if __name__ == "__main__":
+    main()
