@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller (govdata.platform.migrate)."""
 
 from alembic import context
+
 from govdata.metadata import is_migrated_table, metadata
 from govdata.platform.db import make_engine
 

@@ -1,0 +1,53 @@
+"""Who may see and who may change a catalog resource.
+
+Published and retired resources are read by everyone with a token. Drafts are seen by the
+owning department's users, by administrators and by auditors (read-only, all departments);
+to anyone else a draft does not exist. Changes are made by the owning department's stewards
+and by platform administrators (the CLI import and the seed loader act as administrators);
+every change is audited with the actor's roles.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session
+
+from govdata.catalog.models import Resource, Status
+from govdata.platform.errors import Forbidden
+from govdata.platform.models import Department
+from govdata.platform.principal import Principal
+
+PUBLIC_STATUSES = (Status.published.value, Status.retired.value)
+
+
+def sees_all_drafts(principal: Principal) -> bool:
+    return principal.has("admin") or principal.has("auditor")
+
+
+def can_see(principal: Principal, resource: Resource) -> bool:
+    return (resource.status in PUBLIC_STATUSES or sees_all_drafts(principal)
+            or (principal.department is not None
+                and principal.department == resource.department.code))
+
+
+def visible_clause(session: Session, principal: Principal) -> ColumnElement[bool]:
+    """The same rule as ``can_see``, as a SQL condition on ``Resource``."""
+    if sees_all_drafts(principal):
+        return true()
+    public = Resource.status.in_(PUBLIC_STATUSES)
+    if principal.department is None:
+        return public
+    own = select(Department.id).where(Department.code == principal.department).scalar_subquery()
+    return or_(public, Resource.department_id == own)
+
+
+def may_write_for(principal: Principal, department_code: str) -> bool:
+    if principal.has("admin"):
+        return True
+    return principal.has("steward") and principal.department == department_code
+
+
+def require_writer_for(principal: Principal, department: Department) -> None:
+    if not may_write_for(principal, department.code):
+        raise Forbidden(f"只有 {department.name} 的数据管理员可以登记或修改其信息资源",
+                        code="not_resource_steward")
