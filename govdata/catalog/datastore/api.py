@@ -1,0 +1,163 @@
+"""HTTP routes of the datastore: upload a resource's data, read it, export it.
+
+The exchange and the open portal serve data on their own routes through the same query and
+export services; these are the department stewards' (and administrators').
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.engine import Connection, Engine
+from starlette.concurrency import run_in_threadpool
+
+from govdata.catalog import api as _catalog_api  # noqa: F401 - registers the rcode convertor
+from govdata.catalog.datastore import service, upload
+from govdata.catalog.datastore.export import FORMATS, stream_export
+from govdata.catalog.datastore.schemas import (
+    DataPage,
+    DataVersionOut,
+    page_out,
+    version_out,
+)
+from govdata.platform.deps import CurrentPrincipal, SessionDep, SettingsDep
+from govdata.platform.errors import RuleViolation
+
+router = APIRouter(prefix="/api/v1/catalog", tags=["datastore"])
+DATA = "/resources/{code:rcode}/data"
+Limit = Annotated[int, Query(ge=0, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "format": {"type": "string", "enum": ["csv", "xlsx", "json"]}}}},
+        "text/csv": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+def stream_bind(request: Request) -> Engine | Connection:
+    """Where a streamed export reads: its own connection from the app's engine (the
+    request's session is closed by the time the body streams)."""
+    return request.app.state.db.engine
+
+
+StreamBind = Annotated[Any, Depends(stream_bind)]
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise RuleViolation(f"{name} 应为 JSON (expected JSON)", code="datastore_query_invalid",
+                            errors=[{"loc": ["query", name], "msg": "invalid JSON"}]) from None
+
+
+def _filters(value: str | None) -> dict[str, Any] | None:
+    filters = _json_param(value, "filters")
+    if filters is not None and not isinstance(filters, dict):
+        raise RuleViolation("filters 应为 JSON 对象 (expected a JSON object)",
+                            code="datastore_query_invalid",
+                            errors=[{"loc": ["query", "filters"], "msg": "expected an object"}])
+    return filters
+
+
+def _q(value: str | None) -> Any:
+    if value and value.lstrip().startswith("{"):
+        return _json_param(value, "q")
+    return value or None
+
+
+@router.post(DATA, status_code=201, response_model=DataVersionOut,
+             openapi_extra={"requestBody": UPLOAD_BODY})
+async def load_data(
+    code: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    format: Annotated[str | None, Query(description="csv | xlsx | json (else by name)")] = None,
+) -> DataVersionOut:
+    """Upload CSV, XLSX or JSON (multipart field ``file``, or the raw body) as the
+    resource's new data version. A bad file changes nothing: 422 lists every bad row."""
+    await run_in_threadpool(service.resource_for_load, session, principal, code)
+    received = await upload.receive(request, upload_dir=settings.upload_dir,
+                                    max_bytes=settings.upload_max_bytes)
+    try:
+        version = await run_in_threadpool(
+            service.load_data, session, principal, code, received.path,
+            format=format or received.format, filename=received.filename,
+            content_type=received.content_type)
+    finally:
+        received.discard()
+    return version_out(code, version)
+
+
+@router.get(DATA, response_model=DataPage)
+def read_data(
+    code: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    filters: Annotated[str | None, Query(description='JSON, e.g. {"district": "渝中区"}')] = None,
+    q: Annotated[str | None, Query(description="words, or JSON {field: words}")] = None,
+    fields: Annotated[str | None, Query(description="a,b,c")] = None,
+    sort: Annotated[str | None, Query(description="a, b desc")] = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    include_total: bool = True,
+    masked: Annotated[bool, Query(description="show it as the public sees it")] = False,
+) -> DataPage:
+    result = service.read_data(session, principal, code, masked=masked, fields=fields,
+                               filters=_filters(filters), q=_q(q), sort=sort, limit=limit,
+                               offset=offset, include_total=include_total)
+    return page_out(result)
+
+
+@router.get(f"{DATA}/versions", response_model=list[DataVersionOut])
+def data_versions(code: str, session: SessionDep, principal: CurrentPrincipal
+                  ) -> list[DataVersionOut]:
+    return [version_out(code, v) for v in service.list_versions(session, principal, code)]
+
+
+@router.get(f"{DATA}/export", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+def export_data(
+    code: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    bind: StreamBind,
+    format: Annotated[str, Query(description=" | ".join(FORMATS))] = "csv",
+    filters: str | None = None,
+    q: str | None = None,
+    fields: str | None = None,
+    sort: str | None = None,
+    limit: Annotated[int | None, Query(ge=0)] = None,
+    offset: Offset = 0,
+    bom: Annotated[bool, Query(description="UTF-8 BOM for Excel (CSV/TSV)")] = False,
+    header: Annotated[str, Query(description="name | title")] = "name",
+    records: Annotated[str, Query(description="JSON: objects | lists (CKAN dump)")] = "objects",
+    masked: bool = False,
+) -> StreamingResponse:
+    """The resource's current data as a streamed download."""
+    plan = service.export_data(session, principal, code, masked=masked, format=format,
+                               filters=_filters(filters), q=_q(q), fields=fields, sort=sort,
+                               limit=limit, offset=offset, bom=bom, header=header,
+                               records=records)
+    disposition = (f'attachment; filename="{plan.filename}"; '
+                   f"filename*=UTF-8''{quote(plan.filename)}")
+    return StreamingResponse(stream_export(bind, plan), media_type=plan.media_type,
+                             headers={"Content-Disposition": disposition,
+                                      "X-Data-Version": str(plan.version)})

@@ -1,0 +1,400 @@
+"""Loading a file into a new version of a resource's data, atomically.
+
+Inside the caller's transaction, under a savepoint:
+
+1. a new typed table ``ds_<id>_v<n>`` is created (``tables``);
+2. the file is read in batches (``readers``), each batch checked column by column
+   (``validate``) and, while no row has failed, written: on PostgreSQL as CSV through
+   ``COPY … FROM STDIN`` fed by a writer thread (reading and checking the next batch overlap
+   with the database parsing the previous one); on SQLite with ``executemany``;
+3. if any row failed, the savepoint is rolled back (the table disappears, nothing else
+   changed) and ``RuleViolation data_rows_invalid`` lists every bad row (the first
+   ``MAX_REPORTED_ERRORS``, with the total);
+4. otherwise the ``DataVersion`` row is added as current and the previous current one
+   flipped off: readers see the old version or the new one, never a part of one;
+5. versions older than the newest ``KEEP_VERSIONS`` are dropped. The previous version is
+   kept so that a reader that looked up the old table just before the switch can still
+   finish its export; a drop that waits on such a reader for more than two seconds is left
+   for the next load.
+
+Loads of the same resource are serialised (an advisory lock on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from govdata.catalog.datastore.readers import (
+    Batch,
+    Reader,
+    ReadError,
+    RowTooLarge,
+    open_reader,
+)
+from govdata.catalog.datastore.tables import (
+    ROW_ID,
+    ColumnSpec,
+    build_table,
+    index_statements,
+    specs_for_items,
+    table_name,
+)
+from govdata.catalog.datastore.validate import CellError, check_column, sqlite_values
+from govdata.catalog.models import DataVersion, Resource
+from govdata.platform.errors import RuleViolation
+
+log = logging.getLogger("govdata.datastore")
+
+KEEP_VERSIONS = 2
+MAX_REPORTED_ERRORS = 1000
+DROP_LOCK_TIMEOUT = "2s"
+CSV_BLOCK_SIZES = (1 << 20, 16 << 20, 128 << 20)  # a CSV row must fit in a block
+LOAD_LOCK_NAMESPACE = 0x64730000_00000000  # xor-ed into the resource id for the advisory lock
+Progress = Callable[[int, int, int], None]  # (done, total, rows) in the reader's units
+
+
+@dataclass
+class Report:
+    """What went wrong in an upload: the first errors in full, and how many in total."""
+
+    limit: int = MAX_REPORTED_ERRORS
+    errors: list[CellError] = field(default_factory=list)
+    count: int = 0
+    bad_rows: int = 0
+
+    @property
+    def budget(self) -> int:
+        return max(self.limit - len(self.errors), 0)
+
+    def add(self, errors: Sequence[CellError], count: int | None = None) -> None:
+        self.errors.extend(errors[: self.budget])
+        self.count += len(errors) if count is None else count
+
+    def violation(self) -> RuleViolation:
+        listed = len(self.errors)
+        detail = (f"上传的数据有 {self.count} 处错误, 涉及 {self.bad_rows} 行, 未做任何更改"
+                  f"{f'; 列出前 {listed} 处' if listed < self.count else ''} "
+                  f"({self.count} problems in {self.bad_rows} rows; nothing was changed"
+                  f"{f'; the first {listed} are listed' if listed < self.count else ''})")
+        return RuleViolation(detail, code="data_rows_invalid",
+                             errors=[error.as_problem() for error in self.errors])
+
+
+def preparer_quote(connection: Connection):
+    return connection.dialect.identifier_preparer.quote
+
+
+def header_violation(errors: Sequence[CellError]) -> RuleViolation:
+    return RuleViolation(
+        f"表头与信息项不符, 有 {len(errors)} 处问题, 未做任何更改 "
+        f"(the header does not match the data items; nothing was changed)",
+        code="data_rows_invalid", errors=[error.as_problem() for error in errors])
+
+
+def ingest(
+    session: Session,
+    resource: Resource,
+    path: Path,
+    *,
+    kind: str,
+    loaded_by: str,
+    source_name: str | None = None,
+    progress: Progress | None = None,
+) -> DataVersion:
+    """Load ``path`` (``kind`` csv/xlsx/json) as the resource's new current version."""
+    specs = specs_for_items(resource.items)
+    if not specs:
+        raise RuleViolation(f"信息资源 {resource.code} 没有信息项, 无法加载数据",
+                            code="resource_has_no_items")
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        key = int(resource.id.replace("-", "")[:15], 16) ^ LOAD_LOCK_NAMESPACE
+        connection.execute(select(func.pg_advisory_xact_lock(key)))
+    latest = session.scalar(select(func.max(DataVersion.version))
+                            .where(DataVersion.resource_id == resource.id)) or 0
+    attempt = _Attempt(session, resource, path, kind=kind, specs=specs, number=latest + 1,
+                       source_name=source_name, loaded_by=loaded_by, progress=progress)
+    for block_size in CSV_BLOCK_SIZES:
+        try:
+            version = attempt.run(block_size)
+        except RowTooLarge:
+            if block_size == CSV_BLOCK_SIZES[-1]:
+                raise RuleViolation(f"CSV 文件中有一行超过 {block_size >> 20} MiB, 无法读取 "
+                                    "(a row is too long)", code="data_file_unreadable") from None
+            continue
+        except ReadError as exc:
+            raise RuleViolation(str(exc), code="data_file_unreadable") from None
+        prune(session, resource, keep=KEEP_VERSIONS)
+        return version
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Attempt:
+    """One pass over the file into a new table, under a savepoint: all or nothing."""
+
+    session: Session
+    resource: Resource
+    path: Path
+    kind: str
+    specs: list[ColumnSpec]
+    number: int
+    source_name: str | None
+    loaded_by: str
+    progress: Progress | None
+
+    def run(self, block_size: int) -> DataVersion:
+        session, specs = self.session, self.specs
+        reader = open_reader(self.path, self.kind, specs, block_size=block_size)
+        try:
+            if reader.header_errors:
+                raise header_violation(reader.header_errors)
+            name = table_name(self.resource.id, self.number)
+            with session.begin_nested():
+                connection = session.connection()
+                dialect = connection.dialect.name
+                build_table(name, specs, dialect).create(connection)
+                writer = (PostgresWriter if dialect == "postgresql" else SqliteWriter)(
+                    connection, name, specs)
+                report = Report()
+                try:
+                    rows = _load(reader, specs, writer, report, self.progress)
+                except BaseException:
+                    writer.abort()
+                    raise
+                if report.count:
+                    raise report.violation()
+                if rows == 0:
+                    raise RuleViolation("文件没有数据行 (the file has no data rows)",
+                                        code="data_empty")
+                for statement in index_statements(name, dialect, preparer_quote(connection)):
+                    connection.exec_driver_sql(statement)
+                return _switch(session, self.resource, number=self.number, table=name,
+                               specs=specs, rows=rows, source_name=self.source_name,
+                               loaded_by=self.loaded_by)
+        finally:
+            reader.close()
+
+
+def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: Report,
+          progress: Progress | None) -> int:
+    """Check every batch; write them while all rows so far were good. Returns rows written."""
+    written = 0
+    position = {spec.name: index for index, spec in enumerate(specs)}
+    for batch in reader:
+        arrays, errors, count, bad_rows = _check(batch, specs, report)
+        if count:
+            errors.sort(key=lambda e: (e.row or 0, position.get(e.column or "", -1)))
+            report.add(errors, count)
+            report.bad_rows += len(bad_rows)
+        if report.count:
+            writer.abort()
+        elif batch.rows.count:
+            ids = np.arange(written + 1, written + batch.rows.count + 1, dtype=np.int64)
+            writer.write(ids, arrays)
+            written += batch.rows.count
+        if progress:
+            progress(batch.progress, reader.total, written)
+    writer.finish()
+    return written
+
+
+def _check(batch: Batch, specs: Sequence[ColumnSpec], report: Report
+           ) -> tuple[list[pa.Array], list[CellError], int, set[int]]:
+    """Converted columns, error details (within the report's budget), the number of errors
+    and the row numbers of the bad rows."""
+    arrays: list[pa.Array] = []
+    errors: list[CellError] = list(batch.errors)
+    count = len(batch.errors)
+    bad_rows = {error.row or 0 for error in batch.errors}
+    for spec in specs:
+        result = check_column(spec, batch.columns.get(spec.name), batch.rows,
+                              budget=max(report.budget - len(errors), 0))
+        arrays.append(result.array)
+        if result.error_count:
+            errors.extend(result.errors)
+            count += result.error_count
+            bad_rows.update(batch.rows[index] for index in result.bad_rows.tolist())
+    return arrays, errors, count, bad_rows
+
+
+def _switch(session: Session, resource: Resource, *, number: int, table: str,
+            specs: Sequence[ColumnSpec], rows: int, source_name: str | None,
+            loaded_by: str) -> DataVersion:
+    session.execute(update(DataVersion)
+                    .where(DataVersion.resource_id == resource.id, DataVersion.is_current)
+                    .values(is_current=False))
+    version = DataVersion(resource_id=resource.id, version=number, table_name=table,
+                          columns=[spec.as_dict() for spec in specs], row_count=rows,
+                          is_current=True, loaded_by=loaded_by,
+                          source_name=(source_name or "")[:255] or None)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def prune(session: Session, resource: Resource, *, keep: int = KEEP_VERSIONS) -> list[int]:
+    """Drop the tables of versions older than the newest ``keep``; returns the versions
+    dropped. A table still being read (PostgreSQL lock wait over two seconds) stays for
+    the next load."""
+    versions = session.scalars(select(DataVersion)
+                               .where(DataVersion.resource_id == resource.id)
+                               .order_by(DataVersion.version.desc())).all()
+    dropped: list[int] = []
+    for version in versions[keep:]:
+        if version.is_current:
+            continue
+        quoted = session.get_bind().dialect.identifier_preparer.quote(version.table_name)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        try:
+            with session.begin_nested():
+                if postgres:
+                    session.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+                session.execute(text(f"DROP TABLE IF EXISTS {quoted}"))
+                if postgres:
+                    session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+                session.delete(version)
+                session.flush()
+            dropped.append(version.version)
+        except DBAPIError as exc:
+            log.warning("kept %s: %s", version.table_name, exc.orig)
+    return dropped
+
+
+def drop_data(session: Session, resource: Resource) -> None:
+    """Drop every version of a resource's data (its tables and ``DataVersion`` rows), for
+    a resource about to be deleted: the rows would go with it by cascade, the tables not."""
+    preparer = session.get_bind().dialect.identifier_preparer
+    for version in session.scalars(select(DataVersion)
+                                   .where(DataVersion.resource_id == resource.id)):
+        session.execute(text(f"DROP TABLE IF EXISTS {preparer.quote(version.table_name)}"))
+        session.delete(version)
+    session.flush()
+
+
+# --- writers ---------------------------------------------------------------------------
+
+class Writer:
+    def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class SqliteWriter(Writer):
+    def __init__(self, connection: Connection, table: str, specs: Sequence[ColumnSpec]) -> None:
+        quote = connection.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(name) for name in [ROW_ID, *(s.column for s in specs)])
+        marks = ", ".join("?" for _ in range(len(specs) + 1))
+        self.sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({marks})"
+        self.connection, self.specs = connection, specs
+
+    def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
+        columns = [ids.tolist()] + [sqlite_values(spec, array)
+                                    for spec, array in zip(self.specs, arrays, strict=True)]
+        self.connection.exec_driver_sql(self.sql, list(zip(*columns, strict=True)))
+
+
+_UNQUOTED = pcsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
+_QUOTED = pcsv.WriteOptions(include_header=False, quoting_style="needed", batch_size=8192)
+_ABORT = object()
+
+
+def csv_bytes(batch: pa.RecordBatch) -> pa.Buffer:
+    """A batch as COPY CSV: unquoted when no value needs quotes (faster for the server to
+    parse), else quoted. Nulls are empty fields; empty strings never reach here."""
+    sink = pa.BufferOutputStream()
+    try:
+        pcsv.write_csv(batch, sink, _UNQUOTED)
+    except pa.ArrowInvalid:
+        sink = pa.BufferOutputStream()
+        pcsv.write_csv(batch, sink, _QUOTED)
+    return sink.getvalue()
+
+
+class PostgresWriter(Writer):
+    """``COPY … FROM STDIN`` on the session's own connection (so inside its transaction),
+    driven by a thread that takes CSV chunks from a short queue: the caller reads and checks
+    the next batch while PostgreSQL parses this one, and memory stays bounded."""
+
+    def __init__(self, connection: Connection, table: str, specs: Sequence[ColumnSpec]) -> None:
+        quote = connection.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(name) for name in [ROW_ID, *(s.column for s in specs)])
+        self.sql = f"COPY {quote(table)} ({columns}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')"
+        self.names = [ROW_ID, *(s.column for s in specs)]
+        self.raw = connection.connection.driver_connection
+        self.queue: queue.Queue = queue.Queue(maxsize=3)
+        self.error: BaseException | None = None
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="datastore-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            cursor = self.raw.cursor()
+            with cursor.copy(self.sql) as copy:
+                while (chunk := self.queue.get()) is not None:
+                    if chunk is _ABORT:
+                        raise _Aborted
+                    copy.write(chunk)
+        except _Aborted:
+            pass
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+
+    def _put(self, item: object) -> None:
+        while self.thread.is_alive():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise RuleViolation(f"数据库拒绝了数据 (the database refused the data): {error}",
+                                code="data_rows_invalid") from error
+
+    def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
+        batch = pa.RecordBatch.from_arrays([pa.array(ids), *arrays], names=self.names)
+        self._put(csv_bytes(batch))
+
+    def finish(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._put(None)
+        self.thread.join()
+        self._raise()
+
+    def abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.thread.is_alive():
+            self.queue.put(_ABORT)
+        self.thread.join()
+        self.error = None
+
+
+class _Aborted(Exception):
+    pass

@@ -1,0 +1,60 @@
+"""Shapes of the datastore's HTTP answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from govdata.catalog.datastore.query import QueryResult
+from govdata.catalog.models import DataVersion
+
+
+class ColumnOut(BaseModel):
+    name: str
+    title: str
+    data_type: str
+    length: int | None = None
+    required: bool = False
+    sensitivity: str = "none"
+
+
+class DataVersionOut(BaseModel):
+    resource: str
+    version: int
+    is_current: bool
+    row_count: int
+    table: str
+    source_name: str | None
+    loaded_by: str
+    loaded_at: dt.datetime
+    columns: list[ColumnOut]
+
+
+class DataPage(BaseModel):
+    """A page of records: ``fields`` as CKAN's datastore_search lists them, ``items`` the
+    records (objects keyed by field id), ``total`` the matching rows."""
+
+    fields: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    total: int | None
+    limit: int
+    offset: int
+    version: int
+
+
+def version_out(code: str, version: DataVersion) -> DataVersionOut:
+    return DataVersionOut(
+        resource=code, version=version.version, is_current=version.is_current,
+        row_count=version.row_count, table=version.table_name,
+        source_name=version.source_name, loaded_by=version.loaded_by,
+        loaded_at=version.loaded_at,
+        columns=[ColumnOut(**{key: column.get(key) for key in ColumnOut.model_fields
+                              if column.get(key) is not None})
+                 for column in version.columns])
+
+
+def page_out(result: QueryResult) -> DataPage:
+    return DataPage(fields=result.fields, items=result.records, total=result.total,
+                    limit=result.limit, offset=result.offset, version=result.version)

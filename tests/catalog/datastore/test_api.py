@@ -1,0 +1,190 @@
+"""The datastore over HTTP: upload, problems, limits, permissions, pages and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from govdata.catalog.datastore.api import stream_bind
+from govdata.platform.models import AuditEntry
+
+from .conftest import AQ_HEADER, AQ_ROWS, csv_text
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def api(app, client, connection, settings, tmp_path):
+    """The test client; streamed exports read on the test's connection (its data is not
+    committed), uploads land in a temporary directory."""
+    app.dependency_overrides[stream_bind] = lambda: connection
+    settings.upload_dir = str(tmp_path / "uploads")
+    return client
+
+
+@pytest.fixture
+def headers(auth, steward_name):
+    return auth(steward_name)
+
+
+def url(resource, suffix: str = "") -> str:
+    return f"/api/v1/catalog/resources/{resource.code}/data{suffix}"
+
+
+def upload(api, resource, headers, text: str, name: str = "data.csv", **params):
+    files = {"file": (name, text.encode(), "text/csv")}
+    return api.post(url(resource), files=files, headers=headers, params=params)
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == code and body["status"] == status
+    return body
+
+
+def test_upload_then_read(api, aq, headers, settings):
+    response = upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS), name="空气.csv")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["version"], body["row_count"], body["is_current"]) == (1, 5, True)
+    assert body["source_name"] == "空气.csv" and body["resource"] == aq.code
+    assert [c["name"] for c in body["columns"]] == AQ_HEADER
+    assert list(Path(settings.upload_dir).iterdir()) == []  # the temporary file is gone
+    page = api.get(url(aq), headers=headers, params={
+        "filters": json.dumps({"district": "渝中区"}), "sort": "aqi desc",
+        "fields": "_id,district,aqi", "limit": 1})
+    assert page.status_code == 200, page.text
+    data = page.json()
+    assert data["items"] == [{"_id": 3, "district": "渝中区", "aqi": 75}]
+    assert (data["total"], data["limit"], data["offset"], data["version"]) == (2, 1, 0, 1)
+    assert [f["id"] for f in data["fields"]] == ["_id", "district", "aqi"]
+    searched = api.get(url(aq), headers=headers, params={"q": "欧阳"}).json()
+    assert [r["_id"] for r in searched["items"]] == [2]
+    masked = api.get(url(aq), headers=headers, params={"masked": "true"}).json()
+    assert masked["items"][1]["name"] == "欧阳**"
+
+
+def test_raw_body_uploads(api, aq, headers):
+    response = api.post(url(aq), headers={**headers, "Content-Type": "text/csv"},
+                        content=csv_text(AQ_HEADER, AQ_ROWS).encode(),
+                        params={"filename": "raw.csv"})
+    assert response.status_code == 201, response.text
+    assert response.json()["source_name"] == "raw.csv"
+    objects = [dict(zip(AQ_HEADER, row, strict=True)) for row in AQ_ROWS[:2]]
+    response = api.post(url(aq), headers={**headers, "Content-Type": "application/json"},
+                        content=json.dumps(objects).encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["version"] == 2 and response.json()["row_count"] == 2
+
+
+def test_xlsx_upload(api, aq, headers):
+    book = openpyxl.Workbook()
+    book.active.append(AQ_HEADER)
+    book.active.append([1, "渝中区", None, "2024-05-01"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = api.post(url(aq), headers=headers,
+                        files={"file": ("data.xlsx", buffer.getvalue(), XLSX)})
+    assert response.status_code == 201, response.text
+
+
+def test_bad_rows_answer_422_and_change_nothing(api, aq, headers):
+    assert upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS)).status_code == 201
+    rows = [list(row) for row in AQ_ROWS]
+    rows[1][3] = "2024-02-30"
+    rows[3][4] = "lots"
+    body = assert_problem(upload(api, aq, headers, csv_text(AQ_HEADER, rows)), 422,
+                          "data_rows_invalid")
+    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [
+        (2, "day", "2024-02-30"), (4, "aqi", "lots")]
+    assert all(e["reason"] and e["loc"][0] == "row" for e in body["errors"])
+    page = api.get(url(aq), headers=headers).json()
+    assert page["version"] == 1 and page["total"] == 5
+    versions = api.get(url(aq, "/versions"), headers=headers).json()
+    assert [(v["version"], v["is_current"]) for v in versions] == [(1, True)]
+
+
+def test_upload_size_limit(api, aq, headers, settings):
+    settings.upload_max_bytes = 200
+    text = csv_text(AQ_HEADER, AQ_ROWS * 4)
+    assert_problem(upload(api, aq, headers, text), 413, "upload_too_large")
+    declared = api.post(url(aq), headers={**headers, "Content-Type": "text/csv",
+                                          "Content-Length": str(10 << 20)},
+                        content=text.encode())
+    assert_problem(declared, 413, "upload_too_large")
+    raw = api.post(url(aq), headers={**headers, "Content-Type": "text/csv"},
+                   content=text.encode())
+    assert_problem(raw, 413, "upload_too_large")
+    assert list(Path(settings.upload_dir).iterdir()) == []
+    assert upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS[:1])).status_code == 201
+
+
+def test_upload_without_a_file(api, aq, headers):
+    response = api.post(url(aq), headers=headers, data={"format": "csv"})
+    assert response.status_code in (400, 422)
+    empty = api.post(url(aq), headers={**headers, "Content-Type": "text/csv"}, content=b"")
+    assert_problem(empty, 422, "upload_missing")
+
+
+def test_permissions(api, make_resource, make_user, make_department, auth, headers, aq):
+    published = make_resource(publish=True)
+    other_steward = auth(make_user("steward", department=make_department()))
+    requester = auth(make_user("requester", department=published.department.code))
+    admin = auth(make_user("admin"))
+    text = csv_text(AQ_HEADER, AQ_ROWS)
+    assert_problem(upload(api, published, other_steward, text), 403, "not_resource_steward")
+    assert_problem(upload(api, published, requester, text), 403, "not_resource_steward")
+    assert_problem(upload(api, aq, other_steward, text), 404, "resource_not_found")  # a draft
+    assert api.post(url(published), files={"file": ("d.csv", b"x")}).status_code == 401
+    assert upload(api, published, headers, text).status_code == 201
+    assert_problem(api.get(url(published), headers=other_steward), 403, "not_resource_steward")
+    assert_problem(api.get(url(published, "/export"), headers=requester), 403,
+                   "not_resource_steward")
+    assert api.get(url(published), headers=admin).status_code == 200
+    missing = "/api/v1/catalog/resources/301001/999999/data"
+    assert_problem(api.get(missing, headers=headers), 404, "resource_not_found")
+    assert_problem(api.post(missing, headers=headers, files={"file": ("d.csv", b"x")}), 404,
+                   "resource_not_found")
+    assert_problem(api.get(url(aq), headers=headers), 404, "data_not_loaded")
+
+
+def test_bad_query_parameters(api, aq, headers):
+    upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS))
+    for params in ({"filters": "{not json"}, {"filters": "[1]"}, {"fields": "nope"},
+                   {"sort": "nope desc"}):
+        assert_problem(api.get(url(aq), headers=headers, params=params), 422,
+                       "datastore_query_invalid")
+
+
+def test_streamed_exports(api, aq, headers, session):
+    upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS))
+    response = api.get(url(aq, "/export"), headers=headers, params={"bom": "true"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.content.startswith("\ufeff_id,id,district".encode())
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 6 and rows[2][9] == "欧阳娜娜"
+    masked = api.get(url(aq, "/export"), headers=headers,
+                     params={"format": "json", "masked": "true",
+                             "filters": json.dumps({"district": "江北区"})})
+    assert masked.json() == [{"_id": 2, "id": 2, "district": "江北区", "station": "唐家沱",
+                              "day": "2024-05-01", "aqi": 38, "pm25": 21.5, "pm10": 40,
+                              "level": "优", "name": "欧阳**", "phone": "139****1111"}]
+    book = api.get(url(aq, "/export"), headers=headers, params={"format": "xlsx"})
+    assert book.headers["content-type"] == XLSX
+    assert openpyxl.load_workbook(io.BytesIO(book.content)).active.max_row == 6
+    assert_problem(api.get(url(aq, "/export"), headers=headers, params={"format": "pdf"}),
+                   422, "datastore_query_invalid")
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "data.export",
+                                                       AuditEntry.resource == aq.code)).all()
+    assert len(entries) == 3
+    assert json.loads(entries[1].body)["masked"] is True

@@ -1,0 +1,156 @@
+"""``query_rows``: datastore_search semantics on the current version."""
+
+from __future__ import annotations
+
+import pytest
+
+from govdata.catalog.datastore import query_rows, sensitivities
+from govdata.platform.errors import NotFound, RuleViolation
+
+from .conftest import AQ_ROWS, TYPED_ROWS
+
+
+@pytest.fixture
+def loaded(aq, load):
+    load(aq, AQ_ROWS)
+    return aq
+
+
+def ids(result) -> list[int]:
+    return [r["id"] for r in result.records]
+
+
+def test_defaults_and_fields(session, loaded):
+    result = query_rows(session, loaded)
+    assert (result.total, result.limit, result.offset, result.version) == (5, 100, 0, 1)
+    assert result.fields[0] == {"id": "_id", "type": "int"}
+    day = next(f for f in result.fields if f["id"] == "day")
+    assert day["type"] == "date" and day["info"]["label"] == "日期"
+    chosen = query_rows(session, loaded, fields="district, aqi")
+    assert [f["id"] for f in chosen.fields] == ["district", "aqi"]
+    assert chosen.records[0] == {"district": "渝中区", "aqi": 52}
+    lists = query_rows(session, loaded, fields=["_id", "day"], records_format="lists")
+    assert lists.records[:2] == [[1, "2024-05-01"], [2, "2024-05-01"]]
+
+
+def test_filters(session, loaded):
+    assert ids(query_rows(session, loaded, filters={"district": "渝中区"})) == [1, 3]
+    assert ids(query_rows(session, loaded, filters={"district": ["江北区", "虎溪区", "沙坪坝区"]})
+               ) == [2, 4]
+    assert ids(query_rows(session, loaded, filters={"day": "2024-05-02", "aqi": 75})) == [3]
+    assert ids(query_rows(session, loaded, filters={"pm25": "55.0"})) == [3]
+    assert ids(query_rows(session, loaded, filters={"aqi": None})) == [5]
+    assert ids(query_rows(session, loaded, filters={"_id": [2, "4"]})) == [2, 4]
+    result = query_rows(session, loaded, filters={"district": "渝中区"}, limit=1)
+    assert result.total == 2 and len(result.records) == 1
+
+
+def test_typed_filters(session, typed, load):
+    load(typed, TYPED_ROWS)
+    assert len(query_rows(session, typed, filters={"flag": "是"}).records) == 1
+    assert len(query_rows(session, typed, filters={"flag": False}).records) == 1
+    assert len(query_rows(session, typed, filters={"at": "2024-05-01T00:30:00Z"}).records) == 1
+    assert len(query_rows(session, typed, filters={"fee": -3}).records) == 1
+
+
+def test_sort_and_paging(session, loaded):
+    assert ids(query_rows(session, loaded, sort="aqi desc")) == [5, 4, 3, 1, 2]  # nulls first
+    assert ids(query_rows(session, loaded, sort="aqi")) == [2, 1, 3, 4, 5]
+    assert ids(query_rows(session, loaded, sort='district, "day" desc')) == [5, 2, 4, 3, 1]
+    page = query_rows(session, loaded, sort="district", limit=2, offset=2)
+    assert ids(page) == [4, 1] and page.total == 5
+    assert query_rows(session, loaded, limit=0).records == []
+    assert query_rows(session, loaded, include_total=False).total is None
+
+
+def test_full_text(session, loaded):
+    assert ids(query_rows(session, loaded, q="解放碑")) == [1, 3]
+    assert ids(query_rows(session, loaded, q="渝中 良")) == [1, 3]
+    assert ids(query_rows(session, loaded, q="欧阳")) == [2]
+    assert ids(query_rows(session, loaded, q={"station": "虎"})) == [4]
+    assert ids(query_rows(session, loaded, q="100%")) == []
+    assert query_rows(session, loaded, q="渝中").total == 2
+
+
+def test_masks(session, loaded):
+    result = query_rows(session, loaded, masks=sensitivities(loaded))
+    assert [r["name"] for r in result.records[:2]] == ["张*", "欧阳**"]
+    assert result.records[0]["phone"] == "138****1234"
+    phone = next(f for f in result.fields if f["id"] == "phone")
+    assert phone["info"]["masked"] is True and phone["type"] == "text"
+    assert ids(query_rows(session, loaded, masks=sensitivities(loaded), q="张")) == []
+    with pytest.raises(RuleViolation) as exc:
+        query_rows(session, loaded, masks=sensitivities(loaded), filters={"name": "张三"})
+    assert exc.value.errors[0]["loc"] == ["filters", "name"]
+    with pytest.raises(RuleViolation):
+        query_rows(session, loaded, masks=sensitivities(loaded), sort="phone")
+    raw = query_rows(session, loaded, masks={"name": "none", "phone": "none"})
+    assert raw.records[0]["name"] == "张三"
+
+
+def test_secret_items_are_dropped_and_others_masked(session, typed, load):
+    load(typed, TYPED_ROWS)
+    result = query_rows(session, typed, masks=sensitivities(typed))
+    assert "note" not in {f["id"] for f in result.fields}
+    record = result.records[0]
+    assert "note" not in record
+    assert record["person_id"] == "110105********002X"
+    assert record["code"] == "91350100M000100Y43"  # uscc is public
+    assert record["address"] == "重庆市渝中区" and record["card"] == "6222***********0123"
+    with pytest.raises(RuleViolation):
+        query_rows(session, typed, masks=sensitivities(typed), fields="note")
+    assert query_rows(session, typed).records[0]["note"] == "仅内部"
+
+
+@pytest.mark.parametrize("arguments", [
+    {"fields": "nope"}, {"filters": {"nope": 1}}, {"filters": {"aqi": "many"}},
+    {"sort": "nope"}, {"sort": "aqi sideways"}, {"q": {"aqi": "1"}}, {"limit": 32001},
+    {"offset": -1}, {"filters": {"day": "2024-02-30"}}, {"sort": "aqi; drop table x"},
+    {"filters": ["aqi"]}, {"q": 5}, {"fields": 5}, {"records_format": "csv"},
+])
+def test_bad_requests_are_rule_violations(session, loaded, arguments):
+    with pytest.raises(RuleViolation) as exc:
+        query_rows(session, loaded, **arguments)
+    assert exc.value.code == "datastore_query_invalid"
+
+
+def test_no_data_yet(session, aq):
+    with pytest.raises(NotFound) as exc:
+        query_rows(session, aq)
+    assert exc.value.code == "data_not_loaded"
+
+
+def test_full_text_is_literal_and_case_insensitive(session, aq, load):
+    rows = [[str(n), "渝中区", station, "2024-05-01", "", "", "", "", "", ""] for n, station in
+            enumerate(["Station_A", "station%B", "STATION\\C", "Ωmega", "ωmega"], start=1)]
+    load(aq, rows)
+    assert ids(query_rows(session, aq, q="station_a")) == [1]
+    assert ids(query_rows(session, aq, q="_")) == [1]
+    assert ids(query_rows(session, aq, q="%")) == [2]
+    assert ids(query_rows(session, aq, q="\\c")) == [3]
+    assert ids(query_rows(session, aq, q="STATION")) == [1, 2, 3]
+
+
+def test_pages_in_id_order_are_id_ranges(session, aq, load):
+    rows = [[str(n), "渝中区", "", "2024-05-01", str(n % 7), "", "", "", "", ""]
+            for n in range(1, 251)]
+    load(aq, rows)
+    seen = []
+    for offset in range(0, 260, 40):
+        page = query_rows(session, aq, limit=40, offset=offset)
+        assert page.total == 250
+        seen += [r["_id"] for r in page.records]
+    assert seen == list(range(1, 251))
+    assert ids(query_rows(session, aq, sort="_id desc", limit=3)) == [250, 249, 248]
+    assert ids(query_rows(session, aq, sort="_id", limit=2, offset=10)) == [11, 12]
+    filtered = query_rows(session, aq, filters={"aqi": 3}, limit=5, offset=5)
+    assert ids(filtered) == [38, 45, 52, 59, 66] and filtered.total == 36
+
+
+def test_masks_on_items_that_are_not_text(session, make_resource, load):
+    resource = make_resource([{"name": "id", "title": "编号", "data_type": "I"},
+                              {"name": "card", "title": "卡号", "data_type": "I",
+                               "sensitivity": "bank_card"}])
+    load(resource, [["1", "6222021234567890"]])
+    result = query_rows(session, resource, masks=sensitivities(resource))
+    assert result.records[0]["card"] == "6222********7890"
