@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import typer
 from fastapi import FastAPI
 
+from govdata.catalog import api as catalog_api
+from govdata.catalog import cli as catalog_cli
+from govdata.catalog.datastore import api as datastore_api
+from govdata.catalog.datastore import cli as datastore_cli
 from govdata.platform import cli as platform_cli
 from govdata.platform.app import create_app as create_platform_app
 from govdata.platform.db import Database
 from govdata.platform.settings import Settings
+from govdata.seeding import cli as seeding_cli
 
 
 def routers() -> list:
-    return []
+    return [catalog_api.router, datastore_api.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     return create_platform_app(settings, routers=routers(), database=database)
 
 
-def command_line():
-    return platform_cli.app
+def _assemble() -> typer.Typer:
+    app = platform_cli.app
+    app.add_typer(catalog_cli.app, name="catalog")
+    app.add_typer(datastore_cli.app, name="data")
+    seeding_cli.register(app)
+    return app
+
+
+COMMAND_LINE = _assemble()
+
+
+def command_line() -> typer.Typer:
+    return COMMAND_LINE
 
 
 def cli() -> None:
-    platform_cli.main(command_line())
+    platform_cli.main(COMMAND_LINE)
