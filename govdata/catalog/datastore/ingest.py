@@ -22,6 +22,7 @@ Loads of the same resource are serialised (an advisory lock on PostgreSQL).
 
 from __future__ import annotations
 
+import abc
 import logging
 import queue
 import threading
@@ -287,14 +288,15 @@ def drop_data(session: Session, resource: Resource) -> None:
 
 # --- writers ---------------------------------------------------------------------------
 
-class Writer:
+class Writer(abc.ABC):
+    @abc.abstractmethod
     def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
-        raise NotImplementedError
+        ...
 
-    def finish(self) -> None:
+    def finish(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         pass
 
-    def abort(self) -> None:
+    def abort(self) -> None:  # noqa: B027 - optional hook
         pass
 
 

@@ -13,6 +13,7 @@ newlines. Parsing is pyarrow's streaming reader, every column read as text.
 
 from __future__ import annotations
 
+import abc
 import codecs
 import datetime as dt
 import json
@@ -151,14 +152,15 @@ class Header:
                 for spec in self.specs if spec.required and spec.name not in present]
 
 
-class Reader:
+class Reader(abc.ABC):
     header_errors: list[CellError]
     total: int  # progress units of the whole file (bytes or rows)
 
+    @abc.abstractmethod
     def __iter__(self) -> Iterator[Batch]:
-        raise NotImplementedError
+        ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
 
