@@ -3,7 +3,7 @@
 Prints entries/s for append and verify, and the ratio of verify speed to hashing the
 same bytes with plain ``hashlib.sha256`` in the same run (goal: ≥ 0.25).
 
-    .venv/bin/python -m bench.ledger [--entries 1000000] [--postgres URL]
+    .venv/bin/python -m bench.ledger [--entries 1000000] [--pg-entries 200000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -98,13 +98,15 @@ def postgres_url(explicit: str | None) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--pg-entries", type=int, default=200_000,
+                        help="entries on PostgreSQL (appends there cost a round trip each)")
     parser.add_argument("--postgres", default=None, help="PostgreSQL URL (default: a new db)")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", f"sqlite:///{tmp}/ledger.db", args.entries)
     if not args.no_postgres and (url := postgres_url(args.postgres)):
-        run("postgresql", url, args.entries)
+        run("postgresql", url, args.pg_entries)
 
 
 if __name__ == "__main__":
