@@ -27,7 +27,7 @@ from govdata.catalog.schemas import (
     summary_out,
     version_out,
 )
-from govdata.platform.deps import CurrentPrincipal, SessionDep, SettingsDep
+from govdata.platform.deps import CurrentPrincipal, Limit, Offset, SessionDep, SettingsDep
 from govdata.platform.schemas import Page
 
 
@@ -44,8 +44,6 @@ class ResourceCodeConvertor(Convertor[str]):
 register_url_convertor("rcode", ResourceCodeConvertor())
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 RESOURCE = "/resources/{code:rcode}"
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

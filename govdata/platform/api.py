@@ -6,11 +6,19 @@ import datetime as dt
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from govdata.platform import audit, service
-from govdata.platform.deps import Admin, Auditor, CurrentPrincipal, SessionDep, SettingsDep
+from govdata.platform.deps import (
+    Admin,
+    Auditor,
+    CurrentPrincipal,
+    Limit,
+    Offset,
+    SessionDep,
+    SettingsDep,
+)
 from govdata.platform.models import Department, User
 from govdata.platform.schemas import (
     AuditEventOut,
@@ -25,8 +33,6 @@ from govdata.platform.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1")
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def department_out(department: Department) -> DepartmentOut:

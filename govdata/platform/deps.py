@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from govdata.platform import service, tokens
@@ -24,6 +24,10 @@ def get_settings(request: Request) -> Settings:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+MAX_OFFSET = 1_000_000_000  # far past any page; keeps offsets inside 64-bit SQL integers
+Limit = Annotated[int, Query(ge=1, le=1000, description="每页条数 (page size)")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="跳过条数 (rows to skip)")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

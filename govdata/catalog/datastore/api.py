@@ -24,13 +24,12 @@ from govdata.catalog.datastore.schemas import (
     page_out,
     version_out,
 )
-from govdata.platform.deps import CurrentPrincipal, SessionDep, SettingsDep
+from govdata.platform.deps import CurrentPrincipal, Offset, SessionDep, SettingsDep
 from govdata.platform.errors import RuleViolation
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["datastore"])
 DATA = "/resources/{code:rcode}/data"
 Limit = Annotated[int, Query(ge=0, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 UPLOAD_BODY = {
     "required": True,
     "content": {
