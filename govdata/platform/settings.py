@@ -61,7 +61,8 @@ class Settings(BaseSettings):
 
     upload_max_bytes: int = 1 << 30
     upload_dir: str = "./var/uploads"
-    seed_dir: str | None = None
+    seed_dir: str | None = None  # default: the repository's seeds/
+    plan_dir: str | None = None  # the plan texts the seeds cite; default: ../shared/seeds
     demo_password: str = "govdata-demo"
     log_level: str = "INFO"
 

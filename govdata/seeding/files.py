@@ -4,18 +4,19 @@ catalog services."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from govdata.platform.settings import get_settings
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def seed_dir() -> Path:
     """The repository's ``seeds/`` directory, or ``GOVDATA_SEED_DIR`` if set."""
-    configured = os.environ.get("GOVDATA_SEED_DIR")
+    configured = get_settings().seed_dir
     return Path(configured) if configured else SEED_DIR
 
 

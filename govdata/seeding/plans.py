@@ -17,10 +17,11 @@ pinyin glosses that the Henan text puts after some characters, e.g. ``數(shù)�
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from govdata.platform.settings import get_settings
 
 PLAN_DIR = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 PREFACE = "序"
@@ -40,7 +41,7 @@ _SPACE = re.compile(r"\s+")
 
 def plan_dir() -> Path:
     """Where the plan texts are: ``GOVDATA_PLAN_DIR`` if set, else ``shared/seeds``."""
-    configured = os.environ.get("GOVDATA_PLAN_DIR")
+    configured = get_settings().plan_dir
     return Path(configured) if configured else PLAN_DIR
 
 
