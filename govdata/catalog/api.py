@@ -19,6 +19,7 @@ from govdata.catalog.schemas import (
     ResourceIn,
     ResourceOut,
     ResourcePatch,
+    ResourceQuery,
     ResourceSummaryOut,
     RetireIn,
     SearchPage,
@@ -51,28 +52,12 @@ MEDIA = {"csv": "text/csv; charset=utf-8",
 
 
 @router.get("/resources", response_model=SearchPage)
-def search_resources(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=200, description="中文或英文检索词")] = None,
-    department: str | None = None,
-    resource_class: str | None = None,
-    theme: str | None = None,
-    share_type: str | None = None,
-    open_type: str | None = None,
-    update_cycle: str | None = None,
-    format: str | None = None,
-    status: str | None = None,
-    sort: Annotated[str | None, Query(description="relevance (有检索词时默认) 或 name")] = None,
-    limit: Limit = 20,
-    offset: Offset = 0,
-) -> SearchPage:
-    result = search.search_resources(
-        session, principal, q=q, department=department, resource_class=resource_class,
-        theme=theme, share_type=share_type, open_type=open_type, update_cycle=update_cycle,
-        format=format, status=status, sort=sort, limit=limit, offset=offset)
+def search_resources(session: SessionDep, principal: CurrentPrincipal,
+                     query: Annotated[ResourceQuery, Query()]) -> SearchPage:
+    result = search.search_resources(session, principal, **query.model_dump())
     return SearchPage(items=[summary_out(r, score) for r, score in result.hits],
-                      total=result.total, limit=limit, offset=offset, facets=result.facets)
+                      total=result.total, limit=query.limit, offset=query.offset,
+                      facets=result.facets)
 
 
 @router.post("/resources", response_model=ResourceOut, status_code=201)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govdata.catalog import vocab
 from govdata.catalog.models import DataItem, Resource, ResourceVersion
+from govdata.platform.deps import MAX_OFFSET
 
 
 def _enum(values, description: str) -> Any:
@@ -154,6 +155,23 @@ class ResourceOut(ResourceSummaryOut):
     open_condition: str | None
     related_codes: list[str]
     created_at: dt.datetime
+
+
+class ResourceQuery(BaseModel):
+    """The catalog search's query parameters: the keywords of ``search.search_resources``."""
+
+    q: str | None = Field(default=None, max_length=200, description="中文或英文检索词")
+    department: str | None = None
+    resource_class: str | None = None
+    theme: str | None = None
+    share_type: str | None = None
+    open_type: str | None = None
+    update_cycle: str | None = None
+    format: str | None = None
+    status: str | None = None
+    sort: str | None = Field(default=None, description="relevance (有检索词时默认) 或 name")
+    limit: int = Field(default=20, ge=1, le=1000, description="每页条数 (page size)")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="跳过条数 (rows to skip)")
 
 
 class SearchPage(BaseModel):
