@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -245,17 +246,26 @@ class Server:
         env = {**os.environ, "GOVDATA_DATABASE_URL": url, "GOVDATA_LOG_LEVEL": "WARNING"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govdata", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.2)
-        raise RuntimeError("server did not start")
+             str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        self._wait_until_listening(timeout=30)
+
+    def _wait_until_listening(self, *, timeout: float) -> None:
+        """Read the server's log until uvicorn says it listens (killed after ``timeout``),
+        then keep draining it so a full pipe never blocks the server."""
+        watchdog = threading.Timer(timeout, self.process.kill)
+        watchdog.start()
+        seen: list[str] = []
+        try:
+            for line in self.process.stderr:
+                seen.append(line)
+                if "Uvicorn running on" in line:
+                    break
+            else:
+                raise RuntimeError("server did not start:\n" + "".join(seen[-20:]))
+        finally:
+            watchdog.cancel()
+        threading.Thread(target=self.process.stderr.read, daemon=True).start()
 
     def memory_mb(self, field: str) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
