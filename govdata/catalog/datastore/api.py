@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,7 @@ from govdata.catalog.datastore.export import FORMATS, stream_export
 from govdata.catalog.datastore.schemas import (
     DataPage,
     DataVersionOut,
-    page_out,
+    page_response,
     version_out,
 )
 from govdata.platform.deps import CurrentPrincipal, Offset, SessionDep, SettingsDep
@@ -118,11 +118,11 @@ def read_data(
     offset: Offset = 0,
     include_total: bool = True,
     masked: Annotated[bool, Query(description="show it as the public sees it")] = False,
-) -> DataPage:
+) -> Response:
     result = service.read_data(session, principal, code, masked=masked, fields=fields,
                                filters=_filters(filters), q=_q(q), sort=sort, limit=limit,
                                offset=offset, include_total=include_total)
-    return page_out(result)
+    return page_response(result)
 
 
 @router.get(f"{DATA}/versions", response_model=list[DataVersionOut])

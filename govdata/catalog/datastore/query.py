@@ -16,24 +16,52 @@ only then turned into SQL through SQLAlchemy, never pasted into it.
   item missing from it keeps the sensitivity recorded with the version. A masked item is
   shown masked and cannot be filtered, sorted or searched (that would reveal it); a
   ``secret`` item is not there at all.
+
+What makes it fast (a version's table never changes after its load):
+
+- the ``Table`` of a version is built once per process, so SQLAlchemy compiles each query
+  shape once;
+- ``total`` of a filtered or searched query is kept per version and condition
+  (``COUNTS``): only the first such query of a version counts its rows;
+- on PostgreSQL the page's records come back from the database as one JSON text
+  (``QueryResult.records_json``), which a route can pass on without building Python
+  objects per row; ``records`` parses it when asked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, or_, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from govdata.catalog.datastore import masks as masking
-from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec, specs_of, version_table
+from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec, build_table
 from govdata.catalog.datastore.validate import CHINA, Invalid, filter_value, sqlite_datetime
 from govdata.catalog.models import DataVersion, Resource
 from govdata.platform.errors import NotFound, RuleViolation
@@ -44,20 +72,39 @@ MAX_IN_VALUES = 1_000
 Masks = Mapping[str, str]
 _SORT_PART = re.compile(r'^\s*"?([^"\s]+)"?(?:\s+(asc|desc))?\s*$', re.IGNORECASE)
 ID_FIELD = {"id": ROW_ID, "type": "int"}
+CHINA_OFFSET = literal_column("INTERVAL '8 hours'")  # fixed, as validate.CHINA (no LMT in 0001)
+JSON_TYPE = JSON()
 
 
-@dataclass(frozen=True)
 class QueryResult:
     """One page of records. ``fields`` as CKAN lists them (``_id`` first when selected),
-    each with ``info`` (title, data type, sensitivity, whether masked)."""
+    each with ``info`` (title, data type, sensitivity, whether masked). The records are
+    given as a list (``records``) or as a JSON array ready to send (``records_json``);
+    each is made from the other when first asked for."""
 
-    fields: list[dict[str, Any]]
-    records: list[Any]
-    total: int | None
-    limit: int
-    offset: int
-    version: int
-    total_was_estimated: bool = False
+    __slots__ = ("fields", "total", "limit", "offset", "version", "total_was_estimated",
+                 "_records", "_records_json")
+
+    def __init__(self, fields: list[dict[str, Any]], records: list[Any] | None, total: int | None,
+                 limit: int, offset: int, version: int, *, total_was_estimated: bool = False,
+                 records_json: bytes | None = None) -> None:
+        if records is None and records_json is None:
+            raise ValueError("records or records_json")
+        self.fields, self.total, self.limit, self.offset = fields, total, limit, offset
+        self.version, self.total_was_estimated = version, total_was_estimated
+        self._records, self._records_json = records, records_json
+
+    @property
+    def records(self) -> list[Any]:
+        if self._records is None:
+            self._records = orjson.loads(self._records_json)
+        return self._records
+
+    @property
+    def records_json(self) -> bytes:
+        if self._records_json is None:
+            self._records_json = orjson.dumps(self._records)
+        return self._records_json
 
 
 def current_version(session: Session, resource: Resource) -> DataVersion:
@@ -110,6 +157,7 @@ class Selection:
     where: list[ColumnElement] = field(default_factory=list)
     order_by: list[ColumnElement] = field(default_factory=list)
     sorted: bool = False  # an explicit sort other than ``_id`` ascending was asked for
+    condition: Hashable = None  # what ``where`` was built from: the key of its row count
 
     def expression(self, column: Column) -> ColumnElement:
         if column.spec is None:
@@ -141,15 +189,27 @@ class Selection:
         return statement.offset(offset) if offset else statement
 
 
+@lru_cache(maxsize=256)
+def _shape(table_name: str, columns: str, dialect: str) -> tuple[tuple[ColumnSpec, ...], Table]:
+    specs = tuple(ColumnSpec.from_dict(column) for column in json.loads(columns))
+    return specs, build_table(table_name, specs, dialect)
+
+
+def version_shape(version: DataVersion, dialect: str) -> tuple[tuple[ColumnSpec, ...], Table]:
+    """A version's column specs and ``Table``, built once per process: the same ``Table``
+    object lets SQLAlchemy reuse the compiled form of each query shape."""
+    columns = json.dumps(version.columns, sort_keys=True, ensure_ascii=False)
+    return _shape(version.table_name, columns, dialect)
+
+
 def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                    filters: Mapping[str, Any] | None = None, q: Any = None, sort: Any = None,
                    masks: Masks | None = None) -> Selection:
     """Check the request against the version's columns and build the selection."""
-    specs = specs_of(version)
+    specs, table = version_shape(version, dialect)
     problems: list[dict[str, Any]] = []
     applied = {spec.name: _sensitivity(spec, masks) for spec in specs}
     available = {spec.name: spec for spec in specs if not masking.is_dropped(applied[spec.name])}
-    table = version_table(version, dialect)
 
     names = _names(fields, "fields", problems)
     if names is None:
@@ -192,6 +252,9 @@ def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                   if spec.data_type == "C"
                   and not (masks is not None and masking.is_masked(applied[spec.name]))]
     selection.where += _search(table, q, searchable, usable, problems, dialect)
+    if selection.where:
+        selection.condition = _canonical({"filters": filters, "q": q,
+                                          "searchable": [c.name for c in searchable]})
     for name, descending in _sort(sort, problems):
         spec = usable(name, "sort")
         if spec is False:
@@ -207,6 +270,10 @@ def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
     if not any(_is_row_id(clause) for clause in selection.order_by):
         selection.order_by.append(table.c[ROW_ID].asc())
     return selection
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
 
 
 def _is_row_id(clause: ColumnElement) -> bool:
@@ -334,20 +401,17 @@ def _sort(value: Any, problems: list) -> list[tuple[str, bool]]:
     return out
 
 
-STORAGE_ORDER_SETTINGS = ("synchronize_seqscans", "max_parallel_workers_per_gather")
-
-
 @contextmanager
-def storage_order(connection: Connection) -> Iterator[None]:
+def storage_order_settings(connection: Connection) -> Iterator[None]:
     """Let a PostgreSQL scan return rows in storage order, which for these write-once tables
     is ``_id`` order: no scan joining another one midway, no parallel workers. A filtered
     page in ``_id`` order then stops at its last row instead of sorting every match (there
     is no btree on ``_id``, see ``tables.build_table``)."""
-    connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off")
-    connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off; "
+                               "SET LOCAL max_parallel_workers_per_gather = 0")
     yield  # after an error the transaction is lost anyway, and its settings with it
-    for name in STORAGE_ORDER_SETTINGS:
-        connection.exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
+    connection.exec_driver_sql("SET LOCAL synchronize_seqscans TO DEFAULT; "
+                               "SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
 
 
 # --- values ----------------------------------------------------------------------------
@@ -407,29 +471,122 @@ def query_rows(
     selection = select_columns(version, dialect, fields=fields, filters=filters, q=q,
                                sort=sort, masks=masks)
     masking.register_sqlite_functions(connection)
-    in_storage_order = dialect == "postgresql" and bool(selection.where) and not selection.sorted
-    statement = selection.page(
-        select(*[selection.expression(c).label(c.name) for c in selection.columns])
-        .select_from(selection.table), limit=limit, offset=offset,
-        ordered=not in_storage_order)
-    rows: Sequence[Any] = []
-    if limit and in_storage_order:
-        with storage_order(connection):
-            rows = connection.execute(statement).all()
-    elif limit:
-        rows = connection.execute(statement).all()
+    if dialect == "postgresql":
+        records_json = _postgres_page(connection, selection, limit=limit, offset=offset,
+                                      lists=records_format == "lists")
+        records = None
+    else:
+        records_json = None
+        records = _python_page(connection, selection, limit=limit, offset=offset,
+                               lists=records_format == "lists")
+    total = count_rows(connection, selection) if include_total else None
+    return QueryResult(selection.fields(), records, total, limit, offset, version.version,
+                       records_json=records_json)
+
+
+def _page_statement(selection: Selection, expressions: list[ColumnElement], *, limit: int,
+                    offset: int, ordered: bool) -> Select:
+    return selection.page(select(*expressions).select_from(selection.table), limit=limit,
+                          offset=offset, ordered=ordered)
+
+
+def _in_storage_order(selection: Selection) -> bool:
+    return selection.dialect == "postgresql" and bool(selection.where) and not selection.sorted
+
+
+def _python_page(connection: Connection, selection: Selection, *, limit: int, offset: int,
+                 lists: bool) -> list[Any]:
+    if not limit:
+        return []
+    expressions = [selection.expression(c).label(c.name) for c in selection.columns]
+    rows = connection.execute(_page_statement(selection, expressions, limit=limit,
+                                              offset=offset, ordered=True)).all()
     types = [column.data_type for column in selection.columns]
     names = [column.name for column in selection.columns]
     records: list[Any] = []
     for row in rows:
         values = [json_value(kind, value) for kind, value in zip(types, row, strict=True)]
-        records.append(dict(zip(names, values, strict=True)) if records_format == "objects"
-                       else values)
-    total = None
-    if include_total:
-        if selection.where:
-            total = connection.execute(select(func.count()).select_from(selection.table)
-                                       .where(*selection.where)).scalar_one()
-        else:
-            total = version.row_count
-    return QueryResult(selection.fields(), records, total, limit, offset, version.version)
+        records.append(values if lists else dict(zip(names, values, strict=True)))
+    return records
+
+
+def local_time_text(value: ColumnElement) -> ColumnElement:
+    """A stored datetime as ISO 8601 text in China Standard Time, as ``json_value`` shows
+    it: ``2024-05-01T08:30:00+08:00`` (microseconds only when there are some)."""
+    local = func.to_char(func.timezone(CHINA_OFFSET, value),
+                         literal('YYYY-MM-DD"T"HH24:MI:SS.US'), type_=Text())
+    return func.replace(local, literal(".000000"), literal(""), type_=Text()) + literal("+08:00")
+
+
+def _postgres_page(connection: Connection, selection: Selection, *, limit: int, offset: int,
+                   lists: bool) -> bytes:
+    """The page as one JSON array made by PostgreSQL (``json_value``'s values: numbers as
+    numbers, dates ISO, datetimes in China Standard Time)."""
+    if not limit:
+        return b"[]"
+    expressions = []
+    for column in selection.columns:
+        value = selection.expression(column)
+        if column.data_type == "T":
+            value = local_time_text(value)
+        expressions.append(value.label(column.name))
+    storage_order = _in_storage_order(selection)
+    page = _page_statement(selection, expressions, limit=limit, offset=offset,
+                           ordered=not storage_order).subquery("r")
+    if lists:
+        row = func.array_to_json(pg_array([func.to_json(c) for c in page.c]))
+    else:
+        row = page.table_valued()
+    records = func.coalesce(func.json_agg(row), literal("[]").cast(JSON_TYPE))
+    statement = select(cast(records, Text)).select_from(page)
+    if storage_order:
+        with storage_order_settings(connection):
+            text = connection.execute(statement).scalar_one()
+    else:
+        text = connection.execute(statement).scalar_one()
+    return text.encode()
+
+
+def count_rows(connection: Connection, selection: Selection) -> int:
+    """How many rows the selection's conditions keep (kept per version and condition)."""
+    version = selection.version
+    if not selection.where:
+        return version.row_count
+    key = (version.table_name, version.loaded_at, selection.condition)
+    total = COUNTS.get(key)
+    if total is None:
+        statement = select(func.count()).select_from(selection.table).where(*selection.where)
+        total = connection.execute(statement).scalar_one()
+        COUNTS.put(key, total)
+    return total
+
+
+class CountCache:
+    """Row counts of immutable tables, least recently used first out; shared by the
+    threads of a process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> int | None:
+        with self._lock:
+            value = self._counts.get(key)
+            if value is not None:
+                self._counts.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: int) -> None:
+        with self._lock:
+            self._counts[key] = value
+            self._counts.move_to_end(key)
+            while len(self._counts) > self.size:
+                self._counts.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+COUNTS = CountCache(4096)

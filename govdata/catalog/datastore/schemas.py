@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from govdata.catalog.datastore.query import QueryResult
@@ -55,6 +57,9 @@ def version_out(code: str, version: DataVersion) -> DataVersionOut:
                  for column in version.columns])
 
 
-def page_out(result: QueryResult) -> DataPage:
-    return DataPage(fields=result.fields, items=result.records, total=result.total,
-                    limit=result.limit, offset=result.offset, version=result.version)
+def page_response(result: QueryResult) -> Response:
+    """A ``DataPage`` as JSON, the records passed on as the database wrote them."""
+    body = orjson.dumps({"fields": result.fields, "items": orjson.Fragment(result.records_json),
+                         "total": result.total, "limit": result.limit,
+                         "offset": result.offset, "version": result.version})
+    return Response(body, media_type="application/json")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import event
 
 from govdata.catalog.datastore import query_rows, sensitivities
 from govdata.platform.errors import NotFound, RuleViolation
@@ -154,3 +157,51 @@ def test_masks_on_items_that_are_not_text(session, make_resource, load):
     load(resource, [["1", "6222021234567890"]])
     result = query_rows(session, resource, masks=sensitivities(resource))
     assert result.records[0]["card"] == "6222********7890"
+
+
+@pytest.fixture
+def statements(connection):
+    """The SQL statements sent on the test's connection."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    yield sent
+    event.remove(connection, "before_cursor_execute", record)
+
+
+def test_totals_are_counted_once_per_version_and_condition(session, aq, load, statements):
+    load(aq, AQ_ROWS)
+    counts = lambda: sum("count(" in s.lower() for s in statements)  # noqa: E731
+    assert query_rows(session, aq, filters={"district": "渝中区"}).total == 2
+    assert counts() == 1
+    assert query_rows(session, aq, filters={"district": "渝中区"}, limit=1).total == 2
+    assert query_rows(session, aq, filters={"district": "渝中区"}, sort="aqi").total == 2
+    assert counts() == 1
+    assert query_rows(session, aq, filters={"district": "江北区"}).total == 1
+    assert query_rows(session, aq, q="渝中").total == 2
+    assert query_rows(session, aq, q="渝中", masks=sensitivities(aq)).total == 2
+    assert query_rows(session, aq, q="张", masks=sensitivities(aq)).total == 0
+    assert query_rows(session, aq, q="张").total == 1
+    assert query_rows(session, aq, q="张", masks=sensitivities(aq)).total == 0
+    assert counts() == 6
+    load(aq, AQ_ROWS[:1])  # a new version: counted afresh
+    assert query_rows(session, aq, filters={"district": "渝中区"}).total == 1
+    assert counts() == 7
+
+
+def test_records_come_as_a_list_and_as_json(session, typed, load):
+    load(typed, TYPED_ROWS)
+    for records_format in ("objects", "lists"):
+        result = query_rows(session, typed, records_format=records_format)
+        parsed = json.loads(result.records_json)
+        assert parsed == result.records and len(parsed) == 2
+    record = query_rows(session, typed).records[0]
+    assert record["at"] == "2024-05-01T08:30:00+08:00" and record["fee"] == 12.3
+    assert record["flag"] is True and record["ratio"] == 0.5
+    empty = query_rows(session, typed, limit=0)
+    assert empty.records == [] and empty.records_json == b"[]"
+    assert query_rows(session, typed, filters={"flag": "否"}, fields="fee").records == [
+        {"fee": -3.0}]
