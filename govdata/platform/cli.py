@@ -92,12 +92,11 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
-    """Serve the API and the pages."""
-    import uvicorn
+    """Serve the API and the pages (with several workers: Gunicorn, the app preloaded)."""
+    from govdata.platform import serving
 
     get_settings().check_startable()
-    uvicorn.run("govdata.main:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False)
+    serving.serve("govdata.main:create_app", host=host, port=port, workers=workers)
 
 
 @user_app.command("add")
