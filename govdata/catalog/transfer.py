@@ -39,6 +39,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import access, rules, service, vocab
+from govdata.catalog.datastore import safecsv, xlsx
 from govdata.catalog.models import Resource, Status
 from govdata.platform import audit
 from govdata.platform.errors import Forbidden, RuleViolation
@@ -150,11 +151,12 @@ def _flat(row: Mapping[str, Any]) -> list[str]:
 
 
 def csv_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """CSV, UTF-8 with a BOM, in chunks of about a hundred rows (for streaming)."""
+    """CSV, UTF-8 with a BOM, in chunks of about a hundred rows (for streaming). Every cell
+    is text, neutralised for spreadsheets like every CSV the platform writes."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = safecsv.CsvWriter(buffer, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow(HEADERS)
+    writer.header(HEADERS)
     for count, row in enumerate(rows, start=1):
         writer.writerow(_flat(row))
         if count % 100 == 0:
@@ -165,12 +167,11 @@ def csv_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
 
 
 def to_xlsx(rows: Iterable[Mapping[str, Any]]) -> bytes:
-    import pandas as pd
-
-    frame = pd.DataFrame([_flat(row) for row in rows], columns=list(HEADERS), dtype=str)
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, sheet_name="政务信息资源目录", engine="openpyxl")
-    return buffer.getvalue()
+    """One sheet of text cells (the datastore's writer: text that begins with ``=`` stays
+    text, where openpyxl would have written a live formula)."""
+    cells = [[cell or None for cell in _flat(row)] for row in rows]
+    return b"".join(xlsx.workbook(HEADERS, ["C"] * len(HEADERS), [cells],
+                                  sheet_name="政务信息资源目录"))
 
 
 def to_json(rows: Iterable[Mapping[str, Any]]) -> bytes:

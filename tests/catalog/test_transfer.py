@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -280,3 +281,17 @@ def test_resource_rules_are_the_same_for_every_door(session, me):
     with pytest.raises(RuleViolation) as imported:
         transfer.import_catalog(session, me, data=to_csv([new_row("x", 共享类型="不予共享")]))
     assert direct.value.errors[0]["msg"] == imported.value.errors[0]["msg"]
+
+
+def test_exports_neutralise_formulas(session, me, dept):
+    create(session, me, name="=HYPERLINK(\"http://evil\")", summary="-2+3\r伪造的行",
+           tags=["@tag"])
+    row = csv_rows(exported(session, me, department=dept))[0]
+    assert row["信息资源名称"] == "'=HYPERLINK(\"http://evil\")"
+    assert row["信息资源摘要"] == "'-2+3\r伪造的行" and row["标签"] == "'@tag"
+    assert row["版本"] == "1"
+    book = openpyxl.load_workbook(io.BytesIO(exported(session, me, "xlsx", department=dept)))
+    header, cells = list(book.active.iter_rows(max_row=2))
+    named = {h.value: c for h, c in zip(header, cells, strict=True)}
+    assert named["信息资源名称"].value == "=HYPERLINK(\"http://evil\")"
+    assert named["信息资源名称"].data_type == "s"  # text, not a live formula

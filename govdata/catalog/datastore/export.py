@@ -24,7 +24,6 @@ Values look the same on every path and in both databases: dates ``2024-05-01``, 
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -39,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from govdata.catalog.datastore import masks as masking
-from govdata.catalog.datastore import xlsx
+from govdata.catalog.datastore import safecsv, xlsx
 from govdata.catalog.datastore.query import (
     Column,
     Masks,
@@ -191,9 +190,12 @@ def _statement(plan: ExportPlan, expressions: list[ColumnElement], *, ordered: b
 # --- PostgreSQL: COPY ------------------------------------------------------------------
 
 def _text_expression(selection: Selection, column: Column) -> ColumnElement:
-    """The column as the text every export shows (dates ISO, datetimes with +08:00)."""
+    """The column as the text every CSV/TSV export shows (dates ISO, datetimes with
+    +08:00, text that looks like a formula neutralised)."""
     value = selection.expression(column)
     kind = column.data_type
+    if kind == "C":
+        return safecsv.sql_neutralised(value) if _may_hold_formulas(column) else value
     if kind == "L":
         return case((value, literal("true")), (not_(value), literal("false")))
     if kind == "T":
@@ -224,12 +226,12 @@ def _postgres(connection: Connection, plan: ExportPlan, chunk_size: int) -> Iter
         connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     quote = connection.dialect.identifier_preparer.quote
     if plan.format in ("csv", "tsv"):
-        expressions = [_text_expression(selection, c).label(label)
-                       for c, label in zip(selection.columns, plan.labels, strict=True)]
+        expressions = [_text_expression(selection, c).label(c.name) for c in selection.columns]
         sql, params = _compile(connection, _statement(plan, expressions, ordered=False))
         delimiter = "E'\\t'" if plan.format == "tsv" else "','"
-        copy = (f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true, DELIMITER {delimiter}, "
+        copy = (f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER {delimiter}, "
                 "ENCODING 'UTF8')")
+        yield _csv_header(plan)
         yield from _copy_out(connection, copy, params, chunk_size)
         return
     expressions = [_json_expression(selection, c).label(c.name) for c in selection.columns]
@@ -376,11 +378,27 @@ def text_value(kind: str, value: Any) -> str | None:
     return str(value)
 
 
+def _may_hold_formulas(column: Column) -> bool:
+    return column.spec is None or column.spec.may_hold_formulas
+
+
+def _csv_writer(plan: ExportPlan, out: io.StringIO) -> safecsv.CsvWriter:
+    return safecsv.CsvWriter(out, delimiter="\t" if plan.format == "tsv" else ",",
+                             text=[column.data_type == "C" and _may_hold_formulas(column)
+                                   for column in plan.selection.columns])
+
+
+def _csv_header(plan: ExportPlan) -> bytes:
+    """The header row (both paths write it here: labels are text like any other)."""
+    out = io.StringIO()
+    _csv_writer(plan, out).header(plan.labels)
+    return out.getvalue().encode()
+
+
 def _csv(plan: ExportPlan, kinds: list[str], batches, chunk_size: int) -> Iterator[bytes]:
     text = io.StringIO()
-    writer = csv.writer(text, delimiter="\t" if plan.format == "tsv" else ",",
-                        lineterminator="\n")
-    writer.writerow(plan.labels)
+    writer = _csv_writer(plan, text)
+    writer.header(plan.labels)
     for batch in batches:
         for row in batch:
             writer.writerow([text_value(kind, value)

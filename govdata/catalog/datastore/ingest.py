@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from govdata.catalog.datastore import safecsv
 from govdata.catalog.datastore.readers import (
     Batch,
     Reader,
@@ -172,7 +173,7 @@ class _Attempt:
                     connection, name, specs)
                 report = Report()
                 try:
-                    rows = _load(reader, specs, writer, report, self.progress)
+                    rows, loaded = _load(reader, specs, writer, report, self.progress)
                 except BaseException:
                     writer.abort()
                     raise
@@ -184,17 +185,19 @@ class _Attempt:
                 for statement in index_statements(name, dialect, preparer_quote(connection)):
                     connection.exec_driver_sql(statement)
                 return _switch(session, self.resource, number=self.number, table=name,
-                               specs=specs, rows=rows, source_name=self.source_name,
+                               specs=loaded, rows=rows, source_name=self.source_name,
                                loaded_by=self.loaded_by)
         finally:
             reader.close()
 
 
 def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: Report,
-          progress: Progress | None) -> int:
-    """Check every batch; write them while all rows so far were good. Returns rows written."""
+          progress: Progress | None) -> tuple[int, list[ColumnSpec]]:
+    """Check every batch; write them while all rows so far were good. Returns the rows
+    written and the specs with what was learnt of the data (``ColumnSpec.formulas``)."""
     written = 0
     position = {spec.name: index for index, spec in enumerate(specs)}
+    formulas = [False if spec.data_type == "C" else None for spec in specs]
     for batch in reader:
         arrays, errors, count, bad_rows = _check(batch, specs, report)
         if count:
@@ -207,10 +210,40 @@ def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: R
             ids = np.arange(written + 1, written + batch.rows.count + 1, dtype=np.int64)
             writer.write(ids, arrays)
             written += batch.rows.count
+            for index, array in enumerate(arrays):
+                if formulas[index] is False and starts_like_formula(array):
+                    formulas[index] = True
         if progress:
             progress(batch.progress, reader.total, written)
     writer.finish()
-    return written
+    return written, [replace(spec, formulas=flag) for spec, flag in zip(specs, formulas,
+                                                                          strict=True)]
+
+
+_FORMULA_BYTES = np.zeros(256, np.bool_)
+_FORMULA_BYTES[[ord(character) for character in safecsv.FORMULA_STARTS]] = True
+
+
+def starts_like_formula(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether some text of ``array`` begins like a formula. Read off the first byte of
+    each value in the string buffers (every such character is one byte in UTF-8): a few
+    milliseconds a million values, where a regular expression takes tens."""
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = chunk.cast(pa.string())
+        if len(chunk) == 0:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset:
+                                                             chunk.offset + len(chunk) + 1]
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        if _FORMULA_BYTES[np.frombuffer(data, np.uint8)[starts]].any():
+            return True
+    return False
 
 
 def _check(batch: Batch, specs: Sequence[ColumnSpec], report: Report

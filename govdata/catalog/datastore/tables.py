@@ -56,6 +56,14 @@ class ColumnSpec:
     length: int | None = None
     required: bool = False
     sensitivity: str = "none"
+    # Whether some value of a loaded version's text column begins like a spreadsheet
+    # formula (``safecsv``): CSV exports neutralise only such columns. ``None``: not known
+    # (item specs, versions loaded before it was recorded), so they are neutralised.
+    formulas: bool | None = None
+
+    @property
+    def may_hold_formulas(self) -> bool:
+        return self.data_type != "C" or self.formulas is not False
 
     @property
     def ckan_type(self) -> str:
@@ -68,7 +76,7 @@ class ColumnSpec:
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
         return cls(**{key: data.get(key) for key in
                       ("name", "title", "column", "data_type", "length", "required",
-                       "sensitivity")})
+                       "sensitivity", "formulas")})
 
 
 def specs_for_items(items: Iterable[DataItem]) -> list[ColumnSpec]:

@@ -41,9 +41,6 @@ STATIC_PARTS = {
     "_rels/.rels": XML + (
         f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/officeDocument" '
         'Target="xl/workbook.xml"/></Relationships>'),
-    "xl/workbook.xml": XML + (
-        f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>'
-        '<sheet name="data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
     "xl/_rels/workbook.xml.rels": XML + (
         f'<Relationships xmlns="{PKG}">'
         f'<Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
@@ -67,12 +64,16 @@ STATIC_PARTS = {
         '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
         '</cellStyles></styleSheet>'),
 }
+WORKBOOK = XML + (
+    f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>'
+    '<sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>')
 SHEET_HEAD = XML + (
     f'<worksheet xmlns="{MAIN}"><sheetViews><sheetView workbookViewId="0">'
     '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
     '</sheetView></sheetViews><sheetData>')
 SHEET_TAIL = "</sheetData></worksheet>"
 DATE_STYLE, DATETIME_STYLE, HEADER_STYLE = 1, 2, 3
+CARRIAGE_RETURN = {"\r": "&#13;"}  # a raw one would be read back as a line feed
 
 
 class _Sink:
@@ -113,7 +114,7 @@ def column_letters(index: int) -> str:
 def _text(value: str) -> str:
     value = _ILLEGAL.sub("", value)[:MAX_CELL_TEXT]
     space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
-    return f"<is><t{space}>{escape(value)}</t></is>"
+    return f"<is><t{space}>{escape(value, CARRIAGE_RETURN)}</t></is>"
 
 
 def cell(ref: str, kind: str, value: Any) -> str:
@@ -139,15 +140,18 @@ def cell(ref: str, kind: str, value: Any) -> str:
 
 
 def workbook(header: Sequence[str], kinds: Sequence[str],
-             batches: Iterable[Sequence[Sequence[Any]]], *, chunk_size: int = 1 << 18
-             ) -> Iterator[bytes]:
+             batches: Iterable[Sequence[Sequence[Any]]], *, chunk_size: int = 1 << 18,
+             sheet_name: str = "data") -> Iterator[bytes]:
     """The bytes of an XLSX file with ``header`` and the rows of ``batches``; ``kinds`` are
-    the columns' data types (datetimes already in the wanted time zone)."""
+    the columns' data types (datetimes already in the wanted time zone). Text is always
+    written as text, never as a formula, whatever it begins with."""
     sink = _Sink()
     letters = [column_letters(i) for i in range(len(header))]
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for name, content in STATIC_PARTS.items():
             book.writestr(name, content)
+        book.writestr("xl/workbook.xml",
+                      WORKBOOK.replace("{name}", escape(sheet_name[:31], {'"': "&quot;"})))
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             head = "".join(f'<c r="{letter}1" t="inlineStr" s="{HEADER_STYLE}">{_text(label)}</c>'
                            for letter, label in zip(letters, header, strict=True))

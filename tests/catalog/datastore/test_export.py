@@ -164,3 +164,81 @@ def test_big_export_streams_in_chunks(session, connection, aq, load):
             assert len(chunks) > 3 and len(json.loads(data)) == 3000
         else:  # deflated: this repetitive sheet fits in one chunk, but it is complete
             assert openpyxl.load_workbook(io.BytesIO(data)).active.max_row == 3001
+
+
+FORMULAS = ["=1+2", "+cmd", "-2+3", "@SUM(A1)", "\t=tab", "\r=cr"]
+
+
+@pytest.fixture
+def hostile(make_resource, load, write):
+    """Text cells that spreadsheets would run as formulas, a bare carriage return inside a
+    cell, a negative number, and an item title that looks like a formula."""
+    resource = make_resource([
+        {"name": "label", "title": "=HYPERLINK(\"http://x\")", "data_type": "C"},
+        {"name": "value", "title": "值", "data_type": "N"},
+        {"name": "count", "title": "数", "data_type": "I"},
+    ])
+    rows = [{"label": text, "value": "-3.5", "count": "-2"} for text in FORMULAS]
+    rows += [{"label": "a\rb", "value": "1", "count": "1"}, {"label": "普通", "value": "",
+                                                           "count": ""}]
+    load(resource, path=write("hostile.ndjson", "".join(json.dumps(r) + "\n" for r in rows)))
+    return resource
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv"])
+def test_formula_cells_are_neutralised_and_numbers_kept(hostile, export, kind):
+    data = export(hostile, format=kind, fields="label,value,count", header="title")
+    rows = csv_rows(data, "\t" if kind == "tsv" else ",")
+    assert rows[0] == ["'=HYPERLINK(\"http://x\")", "值", "数"]
+    assert [row[0] for row in rows[1:7]] == ["'" + text for text in FORMULAS]
+    assert all(row[1:] == ["-3.5", "-2"] for row in rows[1:7])  # numbers stay numbers
+    assert rows[7] == ["a\rb", "1", "1"] and rows[8] == ["普通", "", ""]
+    assert len(rows) == 9
+    delimiter = b"\t" if kind == "tsv" else b","
+    assert b'"a\rb"' + delimiter in data  # the bare carriage return is quoted
+
+
+def test_xlsx_keeps_formula_text_as_text(hostile, export):
+    sheet = openpyxl.load_workbook(io.BytesIO(export(hostile, format="xlsx",
+                                                     fields="label,value"))).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=2, max_row=7)]
+    assert [cell.value for cell in cells] == FORMULAS and {c.data_type for c in cells} == {"s"}
+    assert sheet.cell(2, 2).value == -3.5
+
+
+def test_json_exports_are_unchanged(hostile, export):
+    records = json.loads(export(hostile, format="json", fields="label,value"))
+    assert [r["label"] for r in records[:6]] == FORMULAS and records[0]["value"] == -3.5
+
+
+def test_loads_record_which_text_columns_look_like_formulas(hostile, loaded, session):
+    from govdata.catalog.datastore.query import current_version
+
+    def flags(resource):
+        return {c["name"]: c["formulas"] for c in current_version(session, resource).columns}
+
+    assert flags(hostile) == {"label": True, "value": None, "count": None}
+    assert {flags(loaded)[name] for name in ("district", "station", "name")} == {False}
+
+
+def test_versions_loaded_before_the_flag_are_neutralised(hostile, export, session):
+    from govdata.catalog.datastore.query import current_version
+
+    version = current_version(session, hostile)
+    version.columns = [{k: v for k, v in c.items() if k != "formulas"} for c in version.columns]
+    session.flush()
+    rows = csv_rows(export(hostile, fields="label"))
+    assert rows[1] == ["'=1+2"]
+
+
+def test_starts_like_formula():
+    import pyarrow as pa
+
+    from govdata.catalog.datastore.ingest import starts_like_formula
+
+    assert not starts_like_formula(pa.array(["渝中区", None, "", "a=b", "13812341234"]))
+    assert starts_like_formula(pa.array(["渝中区", None, "", "-1"]))
+    assert not starts_like_formula(pa.array(["=1", "x", "y"]).slice(1))
+    assert starts_like_formula(pa.chunked_array([["x"], ["y", "@z"]]))
+    assert starts_like_formula(pa.array(["x", "\rq"], pa.large_string()))
+    assert not starts_like_formula(pa.array([], pa.string()))
