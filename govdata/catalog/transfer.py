@@ -217,9 +217,13 @@ def _read_csv(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         except UnicodeDecodeError:
             raise _bad_file("CSV 文件须为 UTF-8 或 GB18030 编码") from None
     reader = csv.reader(io.StringIO(content, newline=""))
-    header = [cell.strip() for cell in next(reader, [])]
-    return [(number, dict(zip(header, cells, strict=False)))
-            for number, cells in enumerate(reader, start=2) if any(c.strip() for c in cells)]
+    try:
+        header = [cell.strip() for cell in next(reader, [])]
+        return [(number, dict(zip(header, cells, strict=False)))
+                for number, cells in enumerate(reader, start=2)
+                if any(c.strip() for c in cells)]
+    except csv.Error as exc:  # e.g. a cell above the csv module's 128 KiB
+        raise _bad_file(f"CSV 文件第 {reader.line_num} 行无法读取 (unreadable): {exc}") from None
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -243,6 +247,8 @@ def _read_json(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         records = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _bad_file(f"JSON 文件无法解析: {exc}") from None
+    except RecursionError:
+        raise _bad_file("JSON 文件嵌套过深 (nested too deeply)") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _bad_file("JSON 文件须为对象数组, 每个对象一条信息资源")
     return list(enumerate(records, start=1))
@@ -310,7 +316,10 @@ def _split(value: Any) -> list[str]:
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
-    parsed = json.loads(value) if isinstance(value, str) else value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except RecursionError:
+        raise ValueError("信息项 JSON 嵌套过深") from None
     if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
         raise ValueError("信息项须为 JSON 对象数组")
     unknown = sorted({key for item in parsed for key in item} - set(ITEM_KEYS))

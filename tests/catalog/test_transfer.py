@@ -295,3 +295,19 @@ def test_exports_neutralise_formulas(session, me, dept):
     named = {h.value: c for h, c in zip(header, cells, strict=True)}
     assert named["信息资源名称"].value == "=HYPERLINK(\"http://evil\")"
     assert named["信息资源名称"].data_type == "s"  # text, not a live formula
+
+
+def test_import_refuses_deeply_nested_json(session, me):
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(RuleViolation) as caught:
+        transfer.import_catalog(session, me, data=deep.encode(), filename="c.json")
+    assert caught.value.code == "import_file_invalid"
+    with pytest.raises(RuleViolation) as caught:
+        transfer.import_catalog(session, me, data=to_csv([new_row("深", 信息项=deep[99_000:
+                                                                                101_000])]),
+                                filename="c.csv")
+    assert caught.value.errors[0]["loc"] == ["row", 2, "信息项"]
+    with pytest.raises(RuleViolation) as caught:  # a cell above the csv module's limit
+        transfer.import_catalog(session, me, data=to_csv([new_row("长", 信息项=deep)]),
+                                filename="c.csv")
+    assert caught.value.code == "import_file_invalid"

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from govdata.catalog import api as _catalog_api  # noqa: F401 - registers the rcode convertor
 from govdata.catalog.datastore import service, upload
 from govdata.catalog.datastore.export import FORMATS, stream_export
+from govdata.catalog.datastore.query import MAX_EXPORT_ROWS
 from govdata.catalog.datastore.schemas import (
     DataPage,
     DataVersionOut,
@@ -60,7 +61,7 @@ def _json_param(value: str | None, name: str) -> Any:
         return None
     try:
         return json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise RuleViolation(f"{name} 应为 JSON (expected JSON)", code="datastore_query_invalid",
                             errors=[{"loc": ["query", name], "msg": "invalid JSON"}]) from None
 
@@ -143,7 +144,7 @@ def export_data(
     q: str | None = None,
     fields: str | None = None,
     sort: str | None = None,
-    limit: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int | None, Query(ge=0, le=MAX_EXPORT_ROWS)] = None,
     offset: Offset = 0,
     bom: Annotated[bool, Query(description="UTF-8 BOM for Excel (CSV/TSV)")] = False,
     header: Annotated[str, Query(description="name | title")] = "name",

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from govdata.catalog.datastore import masks as masking
 from govdata.catalog.datastore import safecsv, xlsx
 from govdata.catalog.datastore.query import (
+    MAX_EXPORT_ROWS,
     Column,
     Masks,
     Selection,
@@ -118,8 +119,10 @@ def plan_export(
         problems.append({"loc": ["header"], "msg": "header 只能是 name 或 title"})
     if records not in ("objects", "lists"):
         problems.append({"loc": ["records"], "msg": "records 只能是 objects 或 lists"})
-    if (limit is not None and limit < 0) or offset < 0:
-        problems.append({"loc": ["limit"], "msg": "limit 与 offset 不能为负"})
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is not None and not 0 <= value <= MAX_EXPORT_ROWS:
+            problems.append({"loc": [name], "msg": f"{name} 应在 0–{MAX_EXPORT_ROWS} 之间 "
+                             f"(from 0 to {MAX_EXPORT_ROWS})"})
     if problems:
         raise RuleViolation("导出参数无效 (invalid export)", code="datastore_query_invalid",
                             errors=problems)
@@ -127,8 +130,9 @@ def plan_export(
     connection = session.connection()
     selection = select_columns(version, connection.dialect.name, fields=fields,
                                filters=filters, q=q, sort=sort, masks=masks)
+    masking.register_sqlite_functions(connection)
+    _probe(connection, selection, limit, offset)
     if format == "xlsx":
-        masking.register_sqlite_functions(connection)
         rows = version.row_count
         if selection.where:
             rows = connection.execute(select(func.count()).select_from(selection.table)
@@ -139,6 +143,16 @@ def plan_export(
                                 "(too many rows for XLSX; use CSV)", code="export_too_large")
     return ExportPlan(resource.code, version.version, format, selection,
                       _labels(selection, header), limit, offset, bom, records)
+
+
+def _probe(connection: Connection, selection: Selection, limit: int | None,
+           offset: int) -> None:
+    """Run the export's query for no rows, in the request's session: whatever the database
+    would refuse in its parameters fails here, before the first byte (and with the ledger
+    entry rolled back), not in the middle of a download."""
+    statement = selection.page(select(*[selection.expression(c) for c in selection.columns])
+                               .select_from(selection.table), limit=limit, offset=offset)
+    connection.execute(statement.limit(0)).close()
 
 
 def _labels(selection: Selection, header: str) -> list[str]:

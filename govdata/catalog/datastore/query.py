@@ -68,7 +68,10 @@ from govdata.platform.errors import NotFound, RuleViolation
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000
+MAX_EXPORT_ROWS = 1_000_000_000  # an export's limit and offset: far past any table
 MAX_IN_VALUES = 1_000
+INT64_MAX = 2**63 - 1
+_UNUSABLE = re.compile("[\x00\ud800-\udfff]")  # neither database takes these as text
 Masks = Mapping[str, str]
 _SORT_PART = re.compile(r'^\s*"?([^"\s]+)"?(?:\s+(asc|desc))?\s*$', re.IGNORECASE)
 ID_FIELD = {"id": ROW_ID, "type": "int"}
@@ -206,8 +209,11 @@ def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                    filters: Mapping[str, Any] | None = None, q: Any = None, sort: Any = None,
                    masks: Masks | None = None) -> Selection:
     """Check the request against the version's columns and build the selection."""
+    problems = unusable_text(fields=fields, filters=filters, q=q, sort=sort)
+    if problems:
+        raise RuleViolation("查询参数无效 (invalid query)", code="datastore_query_invalid",
+                            errors=problems)
     specs, table = version_shape(version, dialect)
-    problems: list[dict[str, Any]] = []
     applied = {spec.name: _sensitivity(spec, masks) for spec in specs}
     available = {spec.name: spec for spec in specs if not masking.is_dropped(applied[spec.name])}
 
@@ -276,6 +282,31 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
 
 
+def unusable_text(**parameters: Any) -> list[dict[str, Any]]:
+    """Problems for text that no query can use: a NUL character or a lone surrogate. The
+    databases would fail on them (PostgreSQL refuses NUL in text, a surrogate cannot be
+    encoded), mid-export; the problem does not repeat the text (it could not be shown)."""
+    problems = []
+    for name, value in parameters.items():
+        texts = [value] if isinstance(value, str) else []
+        if isinstance(value, Mapping):
+            texts = [*map(str, value), *_strings(value.values())]
+        elif isinstance(value, list | tuple):
+            texts = list(_strings(value))
+        if any(_UNUSABLE.search(text) for text in texts):
+            problems.append({"loc": [name], "msg": "含有空字符 (NUL) 或无效的 Unicode 代理字符 "
+                             "(contains a NUL character or a lone surrogate)"})
+    return problems
+
+
+def _strings(values: Any) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from (item for item in value if isinstance(item, str))
+
+
 def _is_row_id(clause: ColumnElement) -> bool:
     element = clause
     while hasattr(element, "element"):
@@ -299,6 +330,9 @@ def _names(value: Any, part: str, problems: list) -> list[str] | None:
     else:
         problems.append({"loc": [part], "msg": "应为字段名列表 (expected a list of names)"})
         return []
+    if not parts:
+        problems.append({"loc": [part], "msg": "没有列出任何字段: 省略此参数即为全部字段 "
+                         "(no field named; leave it out for all fields)"})
     return [piece.strip('"') for piece in parts]
 
 
@@ -333,7 +367,10 @@ def _filter(table: Table, spec: ColumnSpec | None, value: Any, dialect: str,
             continue
         try:
             if spec is None:
-                converted.append(int(str(raw)))
+                row_id = int(str(raw))
+                if not 0 <= row_id <= INT64_MAX:
+                    raise ValueError("超出 _id 的范围 (out of range)")
+                converted.append(row_id)
             else:
                 converted.append(_db_value(spec, filter_value(spec, raw), dialect))
         except (Invalid, ValueError) as exc:

@@ -410,6 +410,10 @@ class XlsxReader(Reader):
 
 # --- JSON ------------------------------------------------------------------------------
 
+def too_deep(where: str) -> ReadError:
+    return ReadError(f"{where}的 JSON 嵌套过深 (JSON nested too deeply)")
+
+
 class JsonReader(Reader):
     """An array of objects (streamed, never loaded whole) or NDJSON (one object a line).
     Keys name the items; unknown keys are reported once, with the first row holding one."""
@@ -449,6 +453,8 @@ class JsonReader(Reader):
                 yield number, json.loads(line.decode("utf-8"))
             except UnicodeDecodeError:
                 raise ReadError(f"第 {number} 行不是有效的 UTF-8 文本 (invalid UTF-8)") from None
+            except RecursionError:
+                raise too_deep(f"第 {number} 行") from None
             except json.JSONDecodeError as exc:
                 raise ReadError(f"第 {number} 行不是有效的 JSON: {exc.msg} "
                                 f"(invalid JSON on line {number})") from None
@@ -497,6 +503,8 @@ class JsonReader(Reader):
                 continue
             try:
                 value, end = decoder.raw_decode(buffer, position)
+            except RecursionError:
+                raise too_deep(f"第 {number + 1} 个元素") from None
             except json.JSONDecodeError as exc:
                 # Perhaps the element is cut by the end of the buffer: read on, but not
                 # without end (a syntax error must not pull the rest of the file in).

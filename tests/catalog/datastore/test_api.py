@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from govdata.catalog.datastore.api import stream_bind
 from govdata.platform.models import AuditEntry
+from tests.conftest import postgres_only
 
 from .conftest import AQ_HEADER, AQ_ROWS, csv_text
 
@@ -188,3 +189,55 @@ def test_streamed_exports(api, aq, headers, session):
                                                        AuditEntry.resource == aq.code)).all()
     assert len(entries) == 3
     assert json.loads(entries[1].body)["masked"] is True
+
+
+HOSTILE_PARAMETERS = [
+    {"fields": ""}, {"fields": " "}, {"fields": ","},
+    {"filters": json.dumps({"_id": 10**30})}, {"filters": json.dumps({"aqi": 10**30})},
+    {"filters": json.dumps({"district": "渝中\u0000区"})}, {"q": "渝中\u0000区"},
+    {"filters": '{"district": "\\ud800"}'}, {"q": '{"district": "\\ud800"}'},
+    {"filters": json.dumps({"district": ["a", "\u0000"]})}, {"fields": "district\u0000"},
+    {"sort": "aqi\u0000"}, {"filters": "[" * 5_000 + "]" * 5_000},
+    {"q": '{"district": ' + "[" * 5_000 + "]" * 5_000 + "}"},
+]
+
+
+@pytest.mark.parametrize("suffix", ["", "/export"])
+def test_hostile_query_parameters_are_refused_before_any_byte(api, aq, headers, session,
+                                                              suffix):
+    """Each answered 500, or 200 with an empty body (and the export on the ledger)."""
+    upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS))
+    hostile = [*HOSTILE_PARAMETERS]
+    if suffix:
+        hostile += [{"limit": "99999999999999999999999"}, {"limit": str(2**63)},
+                    {"offset": str(2**63)}]
+    for params in hostile:
+        response = api.get(url(aq, suffix), headers=headers, params=params)
+        assert response.status_code == 422, (params, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "data.export"))
+    assert exports.all() == []
+
+
+def test_nested_json_upload_is_refused(api, aq, headers):
+    for deep in ("[" * 100_000 + "]" * 100_000, "[{\"district\": " + "[" * 100_000,
+                 "{\"district\": " + "[" * 100_000 + "]" * 100_000 + "}\n"):
+        response = api.post(url(aq), headers={**headers, "Content-Type": "application/json"},
+                            content=deep.encode())
+        assert_problem(response, 422, "data_file_unreadable")
+
+
+def test_a_failing_export_query_fails_before_the_download(api, aq, headers, session,
+                                                          database_url, monkeypatch):
+    """What the checks miss and the database refuses fails in the request (problem+json,
+    nothing on the ledger), not after a 200 as an empty download."""
+    postgres_only(database_url)  # SQLite compares a number column with any text
+    from govdata.catalog.datastore import query
+
+    upload(api, aq, headers, csv_text(AQ_HEADER, AQ_ROWS))
+    monkeypatch.setattr(query, "filter_value", lambda spec, raw: raw)  # a check missing
+    response = api.get(url(aq, "/export"), headers=headers,
+                       params={"filters": json.dumps({"aqi": "lots"})})
+    assert response.status_code == 500 and response.json()["code"] == "internal_error"
+    assert session.scalars(select(AuditEntry).where(AuditEntry.action == "data.export")
+                           ).all() == []
