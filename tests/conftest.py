@@ -79,9 +79,11 @@ def dialect(database) -> str:
 
 
 @pytest.fixture
-def settings() -> Settings:
+def settings(tmp_path) -> Settings:
     get_settings.cache_clear()
-    return get_settings()
+    settings = get_settings()
+    settings.upload_dir = str(tmp_path / "uploads")
+    return settings
 
 
 @pytest.fixture

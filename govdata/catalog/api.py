@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from govdata.catalog import lists, search, service, stats, transfer
+from govdata.catalog.datastore import upload
 from govdata.catalog.schemas import (
     ResourceIn,
     ResourceOut,
@@ -174,11 +176,32 @@ class ImportOut(BaseModel):
     retired: list[str]
 
 
-@router.post("/import", response_model=ImportOut)
-def import_catalog(file: UploadFile, session: SessionDep, principal: CurrentPrincipal,
-                   settings: SettingsDep) -> ImportOut:
-    report = transfer.import_catalog(session, principal, data=file.file.read(),
-                                     filename=file.filename, settings=settings)
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}}}},
+        **{media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA.values()},
+    },
+}
+
+
+@router.post("/import", response_model=ImportOut, openapi_extra={"requestBody": IMPORT_BODY})
+async def import_catalog(request: Request, session: SessionDep, principal: CurrentPrincipal,
+                         settings: SettingsDep) -> ImportOut:
+    """A catalog file (CSV, XLSX or JSON; multipart field ``file`` or the raw body), at most
+    ``GOVDATA_CATALOG_IMPORT_MAX_BYTES``: every row checked, any error and nothing imported."""
+    transfer.require_importer(principal)
+    received = await upload.receive(request, upload_dir=settings.upload_dir,
+                                    max_bytes=min(settings.upload_max_bytes,
+                                                  settings.catalog_import_max_bytes))
+    try:
+        data = received.path.read_bytes()
+    finally:
+        received.discard()
+    report = await run_in_threadpool(transfer.import_catalog, session, principal, data=data,
+                                     filename=received.filename, settings=settings)
     return ImportOut(rows=report.rows, created=report.created, updated=report.updated,
                      unchanged=report.unchanged, published=report.published,
                      retired=report.retired)

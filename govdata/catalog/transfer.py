@@ -39,7 +39,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import access, rules, service, vocab
-from govdata.catalog.datastore import safecsv, xlsx
+from govdata.catalog.datastore import safecsv, safexlsx, xlsx
+from govdata.catalog.datastore.readers import cell_text
 from govdata.catalog.models import Resource, Status
 from govdata.platform import audit
 from govdata.platform.errors import Forbidden, RuleViolation
@@ -227,19 +228,20 @@ def _read_csv(data: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, Any]]]:
-    import pandas as pd
-
+    """The first sheet, read by the datastore's bounded reader (no decompression bomb or
+    XML entity gets past it); cells as the text a CSV would hold."""
     try:
-        frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False,
-                              engine="openpyxl")
-    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file
-        raise _bad_file(f"无法读取 XLSX 文件: {type(exc).__name__}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    rows = []
-    for number, record in enumerate(frame.to_dict(orient="records"), start=2):
-        if any(str(v).strip() for v in record.values()):
-            rows.append((number, record))
-    return rows
+        book = safexlsx.Workbook(io.BytesIO(data))
+        try:
+            rows = [tuple("" if value is None else cell_text(value) for value in values)
+                    for values in book.rows()]
+        finally:
+            book.close()
+    except safexlsx.UnreadableWorkbook as exc:
+        raise _bad_file(str(exc)) from None
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    return [(number, dict(zip(header, cells, strict=False)))
+            for number, cells in enumerate(rows[1:], start=2) if any(c.strip() for c in cells)]
 
 
 def _read_json(data: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -504,12 +506,16 @@ def _changes(resource: Resource, data: Mapping[str, Any]) -> bool:
 
 # --- import: applying ------------------------------------------------------------------
 
+def require_importer(principal: Principal) -> None:
+    if not (principal.has("steward") or principal.has("admin")):
+        raise Forbidden("只有数据管理员或管理员可以导入信息资源目录", code="not_resource_steward")
+
+
 def import_catalog(session: Session, principal: Principal, *, data: bytes,
                    filename: str | None = None, settings: Settings | None = None,
                    progress: Progress | None = None) -> ImportReport:
     """Import a catalog file all-or-nothing (the caller's transaction; see the module doc)."""
-    if not (principal.has("steward") or principal.has("admin")):
-        raise Forbidden("只有数据管理员或管理员可以导入信息资源目录", code="not_resource_steward")
+    require_importer(principal)
     records = read_rows(data, filename)
     plan = plan_import(session, principal, records, settings=settings, progress=progress)
     report = ImportReport(rows=len(plan))

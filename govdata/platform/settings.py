@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     conditional_share_needs_legal_basis: bool = False
 
     upload_max_bytes: int = 1 << 30
+    catalog_import_max_bytes: int = 32 << 20
     upload_dir: str = "./var/uploads"
     seed_dir: str | None = None  # default: the repository's seeds/
     plan_dir: str | None = None  # the plan texts the seeds cite; default: ../shared/seeds

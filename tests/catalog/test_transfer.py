@@ -311,3 +311,28 @@ def test_import_refuses_deeply_nested_json(session, me):
         transfer.import_catalog(session, me, data=to_csv([new_row("长", 信息项=deep)]),
                                 filename="c.csv")
     assert caught.value.code == "import_file_invalid"
+
+
+def test_http_import_is_bounded(client, auth, make_user, dept, settings):
+    """The import honours the upload limits (it read any size into memory) and reads
+    XLSX with the bounded reader (a bomb is refused, not inflated)."""
+    from tests.catalog.datastore.test_safexlsx import crafted
+
+    owner = make_user("steward", department=dept)
+    body = to_csv([new_row(f"资源{n}") for n in range(20)])
+    settings.catalog_import_max_bytes = len(body) - 1
+    response = client.post(IMPORT, headers=auth(owner),
+                           files={"file": ("c.csv", body, "text/csv")})
+    assert response.status_code == 413 and response.json()["code"] == "upload_too_large"
+    settings.catalog_import_max_bytes, settings.upload_max_bytes = 1 << 20, len(body) - 1
+    response = client.post(IMPORT, headers=auth(owner),
+                           files={"file": ("c.csv", body, "text/csv")})
+    assert response.status_code == 413
+    settings.upload_max_bytes = 1 << 20
+    bomb = crafted('<row r="1"><c t="inlineStr"><is><t>' + "A" * (3 << 20)
+                   + "</t></is></c></row>")
+    response = client.post(IMPORT, headers=auth(owner),
+                           files={"file": ("c.xlsx", bomb, "application/octet-stream")})
+    assert response.status_code == 422 and response.json()["code"] == "import_file_invalid"
+    assert client.post(IMPORT, headers=auth(owner), files={
+        "file": ("c.csv", body, "text/csv")}).json()["rows"] == 20

@@ -17,7 +17,6 @@ import abc
 import codecs
 import datetime as dt
 import json
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from govdata.catalog.datastore import safexlsx
 from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec
 from govdata.catalog.datastore.validate import CellError, Rows, shown
 
@@ -343,21 +343,11 @@ class XlsxReader(Reader):
     the row after the header, blank rows included (so row n is sheet row header + n)."""
 
     def __init__(self, path: Path, specs: Sequence[ColumnSpec]) -> None:
-        import openpyxl
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close(); a file object, so
-        try:  # openpyxl does not insist on an .xlsx name (uploads are temporary files)
-            self.book = openpyxl.load_workbook(self.handle, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-            self.handle.close()
-            raise ReadError(f"不是有效的 XLSX 文件 (not an XLSX workbook): {exc}") from None
-        if not self.book.worksheets:
-            self.close()
-            raise ReadError("XLSX 文件没有工作表 (no worksheet)")
-        sheet = self.book.worksheets[0]
-        self.total = sheet.max_row or 0
-        self.rows = sheet.iter_rows(values_only=True)
+        try:
+            self.book = safexlsx.Workbook(str(path))
+        except safexlsx.UnreadableWorkbook as exc:
+            raise ReadError(str(exc)) from None
+        self.rows = self._rows()
         self.sheet_row = 0
         labels: list[Any] = []
         for values in self.rows:
@@ -371,6 +361,7 @@ class XlsxReader(Reader):
             self.close()
             raise ReadError("XLSX 工作表是空的, 没有表头 (empty worksheet)")
         self.header_row = self.sheet_row
+        self.total = self.book.max_row
         self.mapping, self.header_errors = Header(specs).map(labels)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -403,9 +394,14 @@ class XlsxReader(Reader):
             yield Batch({name: pa.array(values, pa.string()) for name, values in columns.items()},
                         rows, errors, progress=self.sheet_row)
 
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self.book.rows()
+        except safexlsx.UnreadableWorkbook as exc:
+            raise ReadError(str(exc)) from None
+
     def close(self) -> None:
         self.book.close()
-        self.handle.close()
 
 
 # --- JSON ------------------------------------------------------------------------------
