@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from govdata.main import create_app  # noqa: E402
 from govdata.platform import migrate, service, tokens  # noqa: E402
-from govdata.platform.db import Database  # noqa: E402
+from govdata.platform.db import Database, unit_of_work_on  # noqa: E402
 from govdata.platform.deps import get_session  # noqa: E402
 from govdata.platform.identifiers import uscc_check_character  # noqa: E402
 from govdata.platform.principal import Principal  # noqa: E402
@@ -107,7 +107,7 @@ def app(settings, database, session):
     application = create_app(settings, database=database)
 
     def test_session():
-        with session.begin_nested():
+        with unit_of_work_on(session, nested=True):
             yield session
 
     application.dependency_overrides[get_session] = test_session

@@ -4,7 +4,8 @@ Published and retired resources are read by everyone with a token. Drafts are se
 owning department's users, by administrators and by auditors (read-only, all departments);
 to anyone else a draft does not exist. Changes are made by the owning department's stewards
 and by platform administrators (the CLI import and the seed loader act as administrators);
-every change is audited with the actor's roles.
+every change is audited with the actor's roles, and every refused change too (in a
+transaction of its own: ``audit.refused``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from govdata.catalog.models import Resource, Status
+from govdata.platform import audit
 from govdata.platform.errors import Forbidden
 from govdata.platform.models import Department
 from govdata.platform.principal import Principal
@@ -47,7 +49,12 @@ def may_write_for(principal: Principal, department_code: str) -> bool:
     return principal.has("steward") and principal.department == department_code
 
 
-def require_writer_for(principal: Principal, department: Department) -> None:
+def require_writer_for(session: Session, principal: Principal, department: Department, *,
+                       action: str, resource: str | None = None) -> None:
+    """Forbidden ``not_resource_steward`` (on the ledger as a refused ``action``) unless the
+    principal may change the department's resources."""
     if not may_write_for(principal, department.code):
-        raise Forbidden(f"只有 {department.name} 的数据管理员可以登记或修改其信息资源",
-                        code="not_resource_steward")
+        raise audit.refused(session, principal, Forbidden(
+            f"只有 {department.name} 的数据管理员可以登记或修改其信息资源",
+            code="not_resource_steward"), action=action, resource=resource,
+            owner=department.code)

@@ -192,7 +192,7 @@ async def import_catalog(request: Request, session: SessionDep, principal: Curre
                          settings: SettingsDep) -> ImportOut:
     """A catalog file (CSV, XLSX or JSON; multipart field ``file`` or the raw body), at most
     ``GOVDATA_CATALOG_IMPORT_MAX_BYTES``: every row checked, any error and nothing imported."""
-    transfer.require_importer(principal)
+    transfer.require_importer(session, principal)
     received = await upload.receive(request, upload_dir=settings.upload_dir,
                                     max_bytes=min(settings.upload_max_bytes,
                                                   settings.catalog_import_max_bytes))

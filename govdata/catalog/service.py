@@ -43,10 +43,13 @@ def get_resource(session: Session, principal: Principal, code: str) -> Resource:
     return resource
 
 
-def require_steward_of(principal: Principal, resource: Resource) -> None:
+def require_steward_of(session: Session, principal: Principal, resource: Resource, *,
+                       action: str) -> None:
     """Forbidden ``not_resource_steward`` unless the principal may change the resource:
-    a steward of the owning department, or a platform administrator."""
-    access.require_writer_for(principal, resource.department)
+    a steward of the owning department, or a platform administrator. The refusal of
+    ``action`` is on the ledger."""
+    access.require_writer_for(session, principal, resource.department, action=action,
+                              resource=resource.code)
 
 
 def history(session: Session, principal: Principal, *, code: str, limit: int = 20,
@@ -108,7 +111,7 @@ def department_for(session: Session, principal: Principal, department: str | Non
         raise RuleViolation("请指定信息资源提供方 (部门代码)", code="department_required",
                             errors=[{"loc": ["department"], "msg": "必填"}])
     found = platform_service.get_department(session, code)
-    access.require_writer_for(principal, found)
+    access.require_writer_for(session, principal, found, action="catalog.resource.create")
     return found
 
 
@@ -184,7 +187,7 @@ def update_resource(
     ``items``, when given, replaces the whole list. A change that changes nothing writes
     nothing."""
     resource = get_resource(session, principal, code)
-    require_steward_of(principal, resource)
+    require_steward_of(session, principal, resource, action="catalog.resource.update")
     _refuse_if_retired(resource, "修改")
     problems = [{"loc": [key], "msg": f"{key} 不可修改", "code": "field_immutable"}
                 for key in IMMUTABLE if key in changes]
@@ -215,7 +218,7 @@ def publish_resource(session: Session, principal: Principal, *, code: str,
                      settings: Settings | None = None) -> Resource:
     """draft → published; the rules are checked again under the current settings."""
     resource = get_resource(session, principal, code)
-    require_steward_of(principal, resource)
+    require_steward_of(session, principal, resource, action="catalog.resource.publish")
     _refuse_if_retired(resource, "发布")
     if resource.status == Status.published:
         raise Conflict(f"信息资源 {code} 已发布", code="resource_already_published")
@@ -233,7 +236,7 @@ def retire_resource(session: Session, principal: Principal, *, code: str,
                     reason: str | None = None) -> Resource:
     """draft or published → retired. A retired resource keeps its code and is final."""
     resource = get_resource(session, principal, code)
-    require_steward_of(principal, resource)
+    require_steward_of(session, principal, resource, action="catalog.resource.retire")
     if resource.status == Status.retired:
         raise Conflict(f"信息资源 {code} 已停用", code="resource_retired")
     resource.status = Status.retired.value

@@ -506,16 +506,20 @@ def _changes(resource: Resource, data: Mapping[str, Any]) -> bool:
 
 # --- import: applying ------------------------------------------------------------------
 
-def require_importer(principal: Principal) -> None:
+def require_importer(session: Session, principal: Principal, *,
+                     source: str | None = None) -> None:
+    """Stewards and administrators import; anyone else is refused (on the ledger)."""
     if not (principal.has("steward") or principal.has("admin")):
-        raise Forbidden("只有数据管理员或管理员可以导入信息资源目录", code="not_resource_steward")
+        raise audit.refused(session, principal, Forbidden(
+            "只有数据管理员或管理员可以导入信息资源目录", code="not_resource_steward"),
+            action="catalog.import", source=source)
 
 
 def import_catalog(session: Session, principal: Principal, *, data: bytes,
                    filename: str | None = None, settings: Settings | None = None,
                    progress: Progress | None = None) -> ImportReport:
     """Import a catalog file all-or-nothing (the caller's transaction; see the module doc)."""
-    require_importer(principal)
+    require_importer(session, principal, source=filename)
     records = read_rows(data, filename)
     plan = plan_import(session, principal, records, settings=settings, progress=progress)
     report = ImportReport(rows=len(plan))

@@ -23,6 +23,8 @@ from psycopg import ClientCursor
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from govdata.platform.db import in_own_transaction
+from govdata.platform.errors import DomainError
 from govdata.platform.models import AuditEntry
 from govdata.platform.principal import Principal
 
@@ -96,6 +98,31 @@ def record(
     session.execute(_INSERT, {"seq": seq, "body": body,
                               "entry_hash": chain_hash(prev_hash, body)})
     return seq
+
+
+def refused(
+    session: Session,
+    principal: Principal | None,
+    error: DomainError,
+    *,
+    action: str,
+    resource: str | None = None,
+    **details: Any,
+) -> DomainError:
+    """Record a refused act and return ``error`` for the caller to raise.
+
+    The entry (outcome ``refused``, ``rule`` the error's code, ``reason`` its detail) is
+    written in a transaction of its own when the unit of work ends
+    (``db.in_own_transaction``): the refused act's transaction rolls back, its entry stays.
+    """
+    details = {key: value for key, value in details.items() if value is not None}
+
+    def write(own: Session) -> None:
+        record(own, principal, action=action, resource=resource, outcome="refused",
+               rule=error.code, reason=error.detail, **details)
+
+    in_own_transaction(session, write)
+    return error
 
 
 def _lock_ledger(session: Session) -> None:

@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from govdata.platform import audit, checkpoint, migrate, service
-from govdata.platform.db import Database
+from govdata.platform.db import Database, unit_of_work_on
 from govdata.platform.errors import DomainError
 from govdata.platform.principal import Principal
 from govdata.platform.settings import ConfigurationError, get_settings
@@ -31,7 +31,7 @@ def unit_of_work() -> Iterator[Session]:
     """One transaction for one command, on the configured database."""
     db = Database(get_settings().database_url)
     try:
-        with db.sessionmaker() as session, session.begin():
+        with db.sessionmaker() as session, unit_of_work_on(session):
             yield session
     finally:
         db.dispose()

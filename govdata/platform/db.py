@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -57,6 +58,32 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+OWN_TRANSACTION = "govdata.own_transaction"
+
+
+def in_own_transaction(session: Session, write: Callable[[Session], None]) -> None:
+    """Queue ``write`` to run in a transaction of its own when the session's current unit
+    of work ends, committed or rolled back. A refused act's ledger entry is written this
+    way: the act's own transaction rolls back, the record of the refusal stays."""
+    session.info.setdefault(OWN_TRANSACTION, []).append(write)
+
+
+@contextmanager
+def unit_of_work_on(session: Session, *, nested: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error; then the writes queued
+    with ``in_own_transaction`` run in one transaction of their own. ``nested`` makes both
+    savepoints (tests run every request inside an outer transaction)."""
+    try:
+        with session.begin_nested() if nested else session.begin():
+            yield session
+    finally:
+        queued = session.info.pop(OWN_TRANSACTION, [])
+        if queued:
+            with session.begin_nested() if nested else session.begin():
+                for write in queued:
+                    write(session)
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -98,7 +125,7 @@ class Database:
 
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session that commits on success and rolls back on any error."""
-        with self.sessionmaker() as session, session.begin():
+        with self.sessionmaker() as session, unit_of_work_on(session):
             yield session
 
     def dispose(self) -> None:

@@ -242,11 +242,11 @@ def test_only_stewards_of_the_department_write(session, me, dept, make_departmen
         create(session, requester)
     resource = create(session, me)
     with pytest.raises(Forbidden) as caught:
-        service.require_steward_of(steward(make_department()), resource)
+        service.require_steward_of(session, steward(make_department()), resource, action="x")
     assert caught.value.code == "not_resource_steward"
-    service.require_steward_of(me, resource)
+    service.require_steward_of(session, me, resource, action="x")
     admin = Principal(username="a", department=None, roles=frozenset({"admin"}))
-    service.require_steward_of(admin, resource)
+    service.require_steward_of(session, admin, resource, action="x")
     assert create(session, admin, department=dept).department.code == dept
 
 

@@ -34,23 +34,27 @@ from govdata.platform.principal import Principal
 def resource_for_load(session: Session, principal: Principal, code: str) -> Resource:
     """The resource a principal may load data into (404 unknown, 403 not its steward)."""
     resource = catalog_service.get_resource(session, principal, code)
-    catalog_service.require_steward_of(principal, resource)
+    catalog_service.require_steward_of(session, principal, resource, action="data.load")
     if resource.status == Status.retired:
         raise RuleViolation(f"信息资源 {code} 已停用, 不能再加载数据 (resource retired)",
                             code="resource_retired")
     return resource
 
 
-def resource_for_reading(session: Session, principal: Principal, code: str) -> Resource:
+def resource_for_reading(session: Session, principal: Principal, code: str, *,
+                         action: str = "data.read") -> Resource:
     """The resource whose data a principal may read here: its department's stewards and
-    platform administrators."""
+    platform administrators (anyone else's attempt is on the ledger as a refused
+    ``action``)."""
     resource = catalog_service.get_resource(session, principal, code)
     if principal.has("admin"):
         return resource
     if principal.has("steward") and principal.department == resource.department.code:
         return resource
-    raise Forbidden(f"只有 {resource.department.name} 的数据管理员或平台管理员可以查看此资源的数据",
-                    code="not_resource_steward")
+    raise audit.refused(session, principal, Forbidden(
+        f"只有 {resource.department.name} 的数据管理员或平台管理员可以查看此资源的数据",
+        code="not_resource_steward"), action=action, resource=code,
+        owner=resource.department.code)
 
 
 def load_data(
@@ -82,7 +86,7 @@ def load_data(
 
 
 def list_versions(session: Session, principal: Principal, code: str) -> list[DataVersion]:
-    resource = resource_for_reading(session, principal, code)
+    resource = resource_for_reading(session, principal, code, action="data.versions")
     return list(session.scalars(select(DataVersion)
                                 .where(DataVersion.resource_id == resource.id)
                                 .order_by(DataVersion.version.desc())))
@@ -99,7 +103,7 @@ def read_data(session: Session, principal: Principal, code: str, *, masked: bool
 def export_data(session: Session, principal: Principal, code: str, *, masked: bool = False,
                 filters: Mapping[str, Any] | None = None, **options: Any) -> ExportPlan:
     """Plan an export for the resource's stewards; stream it with ``stream_export``."""
-    resource = resource_for_reading(session, principal, code)
+    resource = resource_for_reading(session, principal, code, action="data.export")
     plan = plan_export(session, resource, masks=sensitivities(resource) if masked else None,
                        filters=filters, **options)
     audit.record(session, principal, action="data.export", resource=resource.code,
