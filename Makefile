@@ -21,8 +21,9 @@ run: $(STAMP)
 	$(BIN)/govdata migrate
 	$(BIN)/govdata seed --scale small
 	@$(BIN)/govdata demo-accounts
-	@echo "serving on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)"
-	$(BIN)/govdata serve --host 127.0.0.1 --port 8000
+	@echo "serving on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs), worker beside it"
+	$(BIN)/govdata worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/govdata serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -120,16 +120,18 @@ def generate(path: Path, rows: int) -> None:
 
 # --- setup -----------------------------------------------------------------------------
 
-def postgres_url(explicit: str | None) -> str:
+def postgres_url(explicit: str | None, name: str = "govdata_bench") -> str:
+    """``explicit``, ``GOVDATA_BENCH_PG_URL`` or the database ``name`` on the local
+    PostgreSQL (created if missing); its schema reset and migrated."""
     url = explicit or os.environ.get("GOVDATA_BENCH_PG_URL")
     if not url:
         import psycopg
 
         with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'govdata_bench'"
-                                ).fetchone():
-                conn.execute("CREATE DATABASE govdata_bench")
-        url = DEFAULT_URL
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        url = DEFAULT_URL.rpartition("/")[0] + "/" + name
     db = Database(url)
     with db.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -9,6 +9,9 @@ from govdata.catalog import api as catalog_api
 from govdata.catalog import cli as catalog_cli
 from govdata.catalog.datastore import api as datastore_api
 from govdata.catalog.datastore import cli as datastore_cli
+from govdata.exchange import api as exchange_api
+from govdata.exchange import cli as exchange_cli
+from govdata.exchange import jobs as exchange_jobs
 from govdata.platform import cli as platform_cli
 from govdata.platform.app import create_app as create_platform_app
 from govdata.platform.db import Database
@@ -17,7 +20,7 @@ from govdata.seeding import cli as seeding_cli
 
 
 def routers() -> list:
-    return [catalog_api.router, datastore_api.router]
+    return [catalog_api.router, datastore_api.router, exchange_api.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -28,7 +31,9 @@ def _assemble() -> typer.Typer:
     app = platform_cli.app
     app.add_typer(catalog_cli.app, name="catalog")
     app.add_typer(datastore_cli.app, name="data")
+    app.add_typer(exchange_cli.app, name="exchange")
     seeding_cli.register(app)
+    platform_cli.register_worker_jobs(exchange_jobs.jobs)
     return app
 
 

@@ -1,6 +1,7 @@
 """Every part's tables on one MetaData, for Alembic and the schema test."""
 
 from govdata.catalog import models as _catalog_models  # noqa: F401
+from govdata.exchange import models as _exchange_models  # noqa: F401
 from govdata.platform import models as _platform_models  # noqa: F401
 from govdata.platform.db import Base
 

@@ -57,5 +57,8 @@ def test_docker_compose_runs_postgres_and_a_multi_worker_app():
     assert env["GOVDATA_ENV"] == "production"
     assert env["GOVDATA_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "GOVDATA_JWT_PRIVATE_KEY" in env and "GOVDATA_CHECKPOINT_PRIVATE_KEY" in env
+    worker = services["worker"]
+    assert "govdata worker" in worker["command"] and "app" in worker["depends_on"]
+    assert {name for name in worker["environment"] if name.startswith("GOVDATA_")} <= known
     user = services["postgres"]["environment"]["POSTGRES_USER"]
     assert f"//{user}:" in env["GOVDATA_DATABASE_URL"]

@@ -114,7 +114,11 @@ def refused(
     The entry (outcome ``refused``, ``rule`` the error's code, ``reason`` its detail) is
     written in a transaction of its own when the unit of work ends
     (``db.in_own_transaction``): the refused act's transaction rolls back, its entry stays.
+    An error already recorded is not recorded again (one refusal, one entry).
     """
+    if getattr(error, "on_ledger", False):
+        return error
+    error.on_ledger = True
     details = {key: value for key, value in details.items() if value is not None}
 
     def write(own: Session) -> None:

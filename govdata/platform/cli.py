@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +16,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from govdata.platform import audit, checkpoint, migrate, service
-from govdata.platform.db import Database, unit_of_work_on
+from govdata.platform import audit, checkpoint, migrate, service, worker
+from govdata.platform.db import Database
 from govdata.platform.errors import DomainError
+from govdata.platform.observability import configure_logging
 from govdata.platform.principal import Principal
 from govdata.platform.settings import ConfigurationError, get_settings
 
@@ -31,7 +33,7 @@ def unit_of_work() -> Iterator[Session]:
     """One transaction for one command, on the configured database."""
     db = Database(get_settings().database_url)
     try:
-        with db.sessionmaker() as session, unit_of_work_on(session):
+        with db.transaction() as session:
             yield session
     finally:
         db.dispose()
@@ -97,6 +99,38 @@ def serve(
 
     get_settings().check_startable()
     serving.serve("govdata.main:create_app", host=host, port=port, workers=workers)
+
+
+WORKER_JOBS: list[worker.JobFactory] = []
+
+
+def register_worker_jobs(factory: worker.JobFactory) -> None:
+    """A part's jobs for ``govdata worker`` (called by ``govdata.main``)."""
+    WORKER_JOBS.append(factory)
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option(help="one round of every job, then exit")] = False,
+) -> None:
+    """Run the background jobs (webhook deliveries, deadline reminders, grant expiry, …)
+    beside the web servers, until SIGTERM or Ctrl-C."""
+    settings = get_settings()
+    settings.check_startable()
+    configure_logging(settings.log_level)
+    db = Database(settings.database_url)
+    try:
+        jobs = [job for factory in WORKER_JOBS for job in factory(db, settings)]
+        if once:
+            done = {job.name: worker.run_round(job) for job in jobs}
+            typer.echo(", ".join(f"{name}: {count}" for name, count in done.items()))
+            return
+        stop = threading.Event()
+        worker.stop_on_signals(stop)
+        typer.echo(f"worker running: {', '.join(job.name for job in jobs)}", err=True)
+        worker.run(jobs, stop)
+    finally:
+        db.dispose()
 
 
 @user_app.command("add")

@@ -128,5 +128,10 @@ class Database:
         with self.sessionmaker() as session, unit_of_work_on(session):
             yield session
 
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """``unit_of_work`` as a context manager (the CLI, the worker)."""
+        yield from self.unit_of_work()
+
     def dispose(self) -> None:
         self.engine.dispose()

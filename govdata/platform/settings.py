@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     dispute_reply_working_days: int = 5
     catalog_update_working_days: int = 15
     conditional_share_needs_legal_basis: bool = False
+    reminder_working_days: int = 2  # remind a department this many working days before
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 30.0  # doubled after each failure
+    webhook_backoff_max_seconds: float = 3600.0
+    worker_poll_seconds: float = 1.0
+    worker_reminder_seconds: float = 300.0  # how often the worker looks for deadlines
 
     upload_max_bytes: int = 1 << 30
     catalog_import_max_bytes: int = 32 << 20

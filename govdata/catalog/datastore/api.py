@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog import api as _catalog_api  # noqa: F401 - registers the rcode convertor
 from govdata.catalog.datastore import service, upload
-from govdata.catalog.datastore.export import FORMATS, stream_export
+from govdata.catalog.datastore.export import FORMATS, ExportPlan, stream_export
 from govdata.catalog.datastore.query import MAX_EXPORT_ROWS
 from govdata.catalog.datastore.schemas import (
     DataPage,
@@ -66,7 +66,7 @@ def _json_param(value: str | None, name: str) -> Any:
                             errors=[{"loc": ["query", name], "msg": "invalid JSON"}]) from None
 
 
-def _filters(value: str | None) -> dict[str, Any] | None:
+def parse_filters(value: str | None) -> dict[str, Any] | None:
     filters = _json_param(value, "filters")
     if filters is not None and not isinstance(filters, dict):
         raise RuleViolation("filters 应为 JSON 对象 (expected a JSON object)",
@@ -75,7 +75,7 @@ def _filters(value: str | None) -> dict[str, Any] | None:
     return filters
 
 
-def _q(value: str | None) -> Any:
+def parse_q(value: str | None) -> Any:
     if value and value.lstrip().startswith("{"):
         return _json_param(value, "q")
     return value or None
@@ -121,8 +121,8 @@ def read_data(
     masked: Annotated[bool, Query(description="show it as the public sees it")] = False,
 ) -> Response:
     result = service.read_data(session, principal, code, masked=masked, fields=fields,
-                               filters=_filters(filters), q=_q(q), sort=sort, limit=limit,
-                               offset=offset, include_total=include_total)
+                               filters=parse_filters(filters), q=parse_q(q), sort=sort,
+                               limit=limit, offset=offset, include_total=include_total)
     return page_response(result)
 
 
@@ -153,9 +153,14 @@ def export_data(
 ) -> StreamingResponse:
     """The resource's current data as a streamed download."""
     plan = service.export_data(session, principal, code, masked=masked, format=format,
-                               filters=_filters(filters), q=_q(q), fields=fields, sort=sort,
-                               limit=limit, offset=offset, bom=bom, header=header,
+                               filters=parse_filters(filters), q=parse_q(q), fields=fields,
+                               sort=sort, limit=limit, offset=offset, bom=bom, header=header,
                                records=records)
+    return download(bind, plan)
+
+
+def download(bind: Engine | Connection, plan: ExportPlan) -> StreamingResponse:
+    """A planned export as a streamed attachment (its own connection, flat memory)."""
     disposition = (f'attachment; filename="{plan.filename}"; '
                    f"filename*=UTF-8''{quote(plan.filename)}")
     return StreamingResponse(stream_export(bind, plan), media_type=plan.media_type,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +44,7 @@ from govdata.catalog.datastore.query import (
     Column,
     Masks,
     Selection,
+    count_rows,
     current_version,
     json_value,
     moment,
@@ -106,12 +107,14 @@ def plan_export(
     bom: bool = False,
     header: str = "name",
     records: str = "objects",
+    items: Collection[str] | None = None,
 ) -> ExportPlan:
     """Check an export request (no permission check: the caller's) and plan it.
 
     ``header`` names CSV/TSV/XLSX columns by item ``name`` or Chinese ``title``;
     ``records`` ``lists`` gives CKAN's dump shape for JSON
-    (``{"fields": […], "records": [[…], …]}``), ``objects`` an array of objects."""
+    (``{"fields": […], "records": [[…], …]}``), ``objects`` an array of objects.
+    ``items`` limits the data items to those the caller may see (``query_rows``)."""
     problems = []
     if format not in FORMATS:
         problems.append({"loc": ["format"], "msg": f"格式只能是 {', '.join(FORMATS)}"})
@@ -129,15 +132,11 @@ def plan_export(
     version = current_version(session, resource)
     connection = session.connection()
     selection = select_columns(version, connection.dialect.name, fields=fields,
-                               filters=filters, q=q, sort=sort, masks=masks)
+                               filters=filters, q=q, sort=sort, masks=masks, items=items)
     masking.register_sqlite_functions(connection)
     _probe(connection, selection, limit, offset)
     if format == "xlsx":
-        rows = version.row_count
-        if selection.where:
-            rows = connection.execute(select(func.count()).select_from(selection.table)
-                                      .where(*selection.where)).scalar_one()
-        rows = max(rows - offset, 0) if limit is None else min(max(rows - offset, 0), limit)
+        rows = planned_rows(connection, selection, limit=limit, offset=offset)
         if rows >= xlsx.MAX_ROWS:
             raise RuleViolation(f"XLSX 至多 {xlsx.MAX_ROWS - 1} 行, 本次 {rows} 行; 请用 CSV "
                                 "(too many rows for XLSX; use CSV)", code="export_too_large")
@@ -153,6 +152,13 @@ def _probe(connection: Connection, selection: Selection, limit: int | None,
     statement = selection.page(select(*[selection.expression(c) for c in selection.columns])
                                .select_from(selection.table), limit=limit, offset=offset)
     connection.execute(statement.limit(0)).close()
+
+
+def planned_rows(connection: Connection, selection: Selection, *, limit: int | None,
+                 offset: int) -> int:
+    """How many rows the export of this selection holds."""
+    rows = max(count_rows(connection, selection) - offset, 0)
+    return rows if limit is None else min(rows, limit)
 
 
 def _labels(selection: Selection, header: str) -> list[str]:

@@ -11,6 +11,8 @@ only then turned into SQL through SQLAlchemy, never pasted into it.
 - ``q``: text; each word must occur (case-insensitive) in some text column; or
   ``{name: text}`` per text column.
 - ``sort``: ``"a, b desc"``; ties are broken by ``_id`` so pages are stable.
+- ``items``: the data items the caller may see (the exchange passes a grant's); the others
+  are absent, as if the version had no such column. ``None``: every item.
 - ``masks``: ``None`` is raw data (stewards, grants naming the items); otherwise
   ``{item name: sensitivity}`` (``sensitivities(resource)`` gives the catalog's), and an
   item missing from it keeps the sensitivity recorded with the version. A masked item is
@@ -35,7 +37,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -207,13 +209,15 @@ def version_shape(version: DataVersion, dialect: str) -> tuple[tuple[ColumnSpec,
 
 def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                    filters: Mapping[str, Any] | None = None, q: Any = None, sort: Any = None,
-                   masks: Masks | None = None) -> Selection:
+                   masks: Masks | None = None,
+                   items: Collection[str] | None = None) -> Selection:
     """Check the request against the version's columns and build the selection."""
     problems = unusable_text(fields=fields, filters=filters, q=q, sort=sort)
     if problems:
         raise RuleViolation("查询参数无效 (invalid query)", code="datastore_query_invalid",
                             errors=problems)
     specs, table = version_shape(version, dialect)
+    specs = tuple(spec for spec in specs if items is None or spec.name in items)
     applied = {spec.name: _sensitivity(spec, masks) for spec in specs}
     available = {spec.name: spec for spec in specs if not masking.is_dropped(applied[spec.name])}
 
@@ -492,6 +496,7 @@ def query_rows(
     include_total: bool = True,
     masks: Masks | None = None,
     records_format: str = "objects",
+    items: Collection[str] | None = None,
 ) -> QueryResult:
     """One page of the resource's current data (no permission check: the caller's)."""
     if not 0 <= limit <= MAX_LIMIT or offset < 0:
@@ -506,7 +511,7 @@ def query_rows(
     connection = session.connection()
     dialect = connection.dialect.name
     selection = select_columns(version, dialect, fields=fields, filters=filters, q=q,
-                               sort=sort, masks=masks)
+                               sort=sort, masks=masks, items=items)
     masking.register_sqlite_functions(connection)
     if dialect == "postgresql":
         records_json = _postgres_page(connection, selection, limit=limit, offset=offset,
