@@ -18,9 +18,11 @@ stopping when the page is full.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from govdata.catalog import access
@@ -72,26 +74,77 @@ def _visible(principal: Principal) -> ColumnElement[bool]:
     return or_(public, DOC.c.department == principal.department)
 
 
-def search_resources(
-    session: Session,
-    principal: Principal,
-    *,
-    q: str | None = None,
-    department: str | None = None,
-    resource_class: str | None = None,
-    theme: str | None = None,
-    share_type: str | None = None,
-    open_type: str | None = None,
-    update_cycle: str | None = None,
-    format: str | None = None,
-    status: str | None = None,
-    sort: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> SearchResult:
+FacetValue = str | Sequence[str] | None
+
+
+def _facet_filter(name: str, value: str | Sequence[str]) -> ColumnElement[bool]:
+    if isinstance(value, str):
+        return facet_equals(name, value)
+    return or_(false(), *(facet_equals(name, one) for one in value))
+
+
+def _column_filter(column: ColumnElement, value: str | Sequence[str]) -> ColumnElement[bool]:
+    return column == value if isinstance(value, str) else column.in_(list(value))
+
+
+class Filters(TypedDict, total=False):
+    """The facet filters of a search: each one value or a list (any of them)."""
+
+    department: FacetValue
+    resource_class: FacetValue
+    theme: FacetValue
+    share_type: FacetValue
+    open_type: FacetValue
+    update_cycle: FacetValue
+    format: FacetValue
+    status: FacetValue
+
+
+def _filters(principal: Principal, where: Sequence[ColumnElement[bool]],
+             filters: Filters) -> list[ColumnElement[bool]]:
+    unknown = set(filters) - set(Filters.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown search filters: {sorted(unknown)}")
+    conditions = [_visible(principal), *where]
+    for name in ("resource_class", "theme", "share_type", "open_type", "update_cycle"):
+        value = filters.get(name)
+        if value is not None:
+            conditions.append(_facet_filter(name, value))
+    fmt = filters.get("format")
+    if isinstance(fmt, str):
+        fmt = fmt.lower()
+    elif fmt is not None:
+        fmt = [one.lower() for one in fmt]
+    for column, value in ((DOC.c.department, filters.get("department")),
+                          (DOC.c.status, filters.get("status")), (DOC.c.format, fmt)):
+        if value is not None:
+            conditions.append(_column_filter(column, value))
+    return conditions
+
+
+def match_conditions(session: Session, principal: Principal, *, q: str | None = None,
+                     where: Sequence[ColumnElement[bool]] = (), **filters: Unpack[Filters]
+                     ) -> list[ColumnElement[bool]] | None:
+    """The conditions on the index rows (``textindex.DOC``, one per resource) that
+    ``search_resources`` matches with the same arguments, for callers that count or order
+    the match their own way; ``None`` when ``q`` holds no token (nothing can match)."""
+    wanted = query_tokens(q) if q and q.strip() else None
+    if wanted == []:
+        return None
+    conditions = _filters(principal, where, filters)
+    return [*conditions, holding(session, wanted)] if wanted else conditions
+
+
+def search_resources(session: Session, principal: Principal, *, q: str | None = None,
+                     sort: str | None = None, limit: int = 20, offset: int = 0,
+                     where: Sequence[ColumnElement[bool]] = (), **filters: Unpack[Filters]
+                     ) -> SearchResult:
     """Resources the principal may see (``access``) matching every token of ``q`` and every
     filter: a ranked page, the total, and facet counts over the whole match. Without ``q``
-    (or with ``sort="name"``) the order is pinyin, then code, and the score is ``None``."""
+    (or with ``sort="name"``) the order is pinyin, then code, and the score is ``None``.
+
+    A filter is one value or a list of values (any of them); ``where`` adds conditions on
+    the index rows (``textindex.DOC``), e.g. ``DOC.c.resource_id.in_(…)``."""
     if sort is not None and sort not in SORTS:
         raise RuleViolation(f"sort 只能是 {' 或 '.join(SORTS)}", code="sort_invalid",
                             errors=[{"loc": ["sort"], "msg": f"可选: {', '.join(SORTS)}"}])
@@ -99,33 +152,25 @@ def search_resources(
     wanted = query_tokens(q) if q and q.strip() else None
     if wanted == []:
         return SearchResult(hits=[], total=0, facets={name: {} for name in FACETS})
-    filters = [_visible(principal)]
-    for name, value in (("resource_class", resource_class), ("theme", theme),
-                        ("share_type", share_type), ("open_type", open_type),
-                        ("update_cycle", update_cycle)):
-        if value is not None:
-            filters.append(facet_equals(name, value))
-    for column, value in ((DOC.c.department, department), (DOC.c.status, status),
-                          (DOC.c.format, format.lower() if format else None)):
-        if value is not None:
-            filters.append(column == value)
+    conditions = _filters(principal, where, filters)
     # SQLite counts a very large match faster by reading the facet index whole and testing
     # each row than by looking each match up (PostgreSQL's bitmap scan does both well).
     sqlite = session.get_bind().dialect.name == "sqlite"
     scan_facets = bool(wanted) and sqlite and size_bound(
         session, wanted, None, FACET_SCAN_FROM + 1) > FACET_SCAN_FROM
     match = [holding(session, wanted, test=scan_facets)] if wanted else []
-    total, facets = _facets(session, [*filters, *match])
+    total, facets = facet_counts(session, [*conditions, *match])
     if total == 0 or offset >= total:
         return SearchResult(hits=[], total=total, facets=facets)
     if not wanted or sort == "name":
         scan = total > LARGE
-        where = [*filters, holding(session, wanted, test=scan)] if wanted else filters
-        page = [(rid, None) for rid in _page(session, where, scan, limit=limit, offset=offset)]
+        in_order = [*conditions, holding(session, wanted, test=scan)] if wanted else conditions
+        page = [(rid, None) for rid in _page(session, in_order, scan, limit=limit,
+                                             offset=offset)]
     elif total <= LARGE:
-        page = _ranked_page(session, wanted, q or "", [*filters, *match], limit, offset)
+        page = _ranked_page(session, wanted, q or "", [*conditions, *match], limit, offset)
     else:
-        page = _tier_walk(session, wanted, q or "", filters, limit, offset)
+        page = _tier_walk(session, wanted, q or "", conditions, limit, offset)
     loaded = {r.id: r for r in session.scalars(
         select(Resource).where(Resource.id.in_([resource_id for resource_id, _ in page])))}
     return SearchResult(hits=[(loaded[rid], score) for rid, score in page], total=total,
@@ -229,7 +274,7 @@ def _walk(session: Session, wanted: ColumnElement[bool], *, skip: int, need: int
         chunk *= 4
 
 
-def _facets(session: Session, conditions: list) -> tuple[int, dict[str, dict[str, int]]]:
+def facet_counts(session: Session, conditions: list) -> tuple[int, dict[str, dict[str, int]]]:
     """The total and every facet's counts in one grouped scan of the match."""
     grouped = session.execute(
         select(DOC.c.department, DOC.c.format, DOC.c.facets, func.count())

@@ -81,6 +81,19 @@ def parse_q(value: str | None) -> Any:
     return value or None
 
 
+def row_query(
+    filters: Annotated[str | None, Query(description='JSON, e.g. {"district": "渝中区"}')] = None,
+    q: Annotated[str | None, Query(description="words, or JSON {field: words}")] = None,
+    fields: Annotated[str | None, Query(description="a,b,c")] = None,
+    sort: Annotated[str | None, Query(description="a, b desc")] = None,
+) -> dict[str, Any]:
+    """Which rows and columns a page or an export asks for (``query_rows`` keywords)."""
+    return {"filters": parse_filters(filters), "q": parse_q(q), "fields": fields, "sort": sort}
+
+
+RowQuery = Annotated[dict[str, Any], Depends(row_query)]
+
+
 @router.post(DATA, status_code=201, response_model=DataVersionOut,
              openapi_extra={"requestBody": UPLOAD_BODY})
 async def load_data(
@@ -111,18 +124,14 @@ def read_data(
     code: str,
     session: SessionDep,
     principal: CurrentPrincipal,
-    filters: Annotated[str | None, Query(description='JSON, e.g. {"district": "渝中区"}')] = None,
-    q: Annotated[str | None, Query(description="words, or JSON {field: words}")] = None,
-    fields: Annotated[str | None, Query(description="a,b,c")] = None,
-    sort: Annotated[str | None, Query(description="a, b desc")] = None,
+    rows: RowQuery,
     limit: Limit = 20,
     offset: Offset = 0,
     include_total: bool = True,
     masked: Annotated[bool, Query(description="show it as the public sees it")] = False,
 ) -> Response:
-    result = service.read_data(session, principal, code, masked=masked, fields=fields,
-                               filters=parse_filters(filters), q=parse_q(q), sort=sort,
-                               limit=limit, offset=offset, include_total=include_total)
+    result = service.read_data(session, principal, code, masked=masked, limit=limit,
+                               offset=offset, include_total=include_total, **rows)
     return page_response(result)
 
 
@@ -139,11 +148,8 @@ def export_data(
     session: SessionDep,
     principal: CurrentPrincipal,
     bind: StreamBind,
+    rows: RowQuery,
     format: Annotated[str, Query(description=" | ".join(FORMATS))] = "csv",
-    filters: str | None = None,
-    q: str | None = None,
-    fields: str | None = None,
-    sort: str | None = None,
     limit: Annotated[int | None, Query(ge=0, le=MAX_EXPORT_ROWS)] = None,
     offset: Offset = 0,
     bom: Annotated[bool, Query(description="UTF-8 BOM for Excel (CSV/TSV)")] = False,
@@ -153,9 +159,8 @@ def export_data(
 ) -> StreamingResponse:
     """The resource's current data as a streamed download."""
     plan = service.export_data(session, principal, code, masked=masked, format=format,
-                               filters=parse_filters(filters), q=parse_q(q), fields=fields,
-                               sort=sort, limit=limit, offset=offset, bom=bom, header=header,
-                               records=records)
+                               limit=limit, offset=offset, bom=bom, header=header,
+                               records=records, **rows)
     return download(bind, plan)
 
 
