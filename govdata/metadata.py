@@ -2,6 +2,7 @@
 
 from govdata.catalog import models as _catalog_models  # noqa: F401
 from govdata.exchange import models as _exchange_models  # noqa: F401
+from govdata.openportal import models as _openportal_models  # noqa: F401
 from govdata.platform import models as _platform_models  # noqa: F401
 from govdata.platform.db import Base
 

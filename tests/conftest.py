@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("GOVDATA_ENV", "test")
 os.environ.setdefault("GOVDATA_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("GOVDATA_PASSWORD_MEMORY_KIB", "1024")
+os.environ.setdefault("GOVDATA_USAGE_FLUSH_SECONDS", "0")  # usage written with each request
+os.environ.setdefault("GOVDATA_RATE_LIMIT_BACKEND", "memory")  # a fresh limiter per app
 
 import datetime as dt  # noqa: E402
 import uuid  # noqa: E402

@@ -62,6 +62,18 @@ class RuleViolation(DomainError):
     default_code = "rule_violation"
 
 
+class RateLimited(DomainError):
+    """Too many requests from one client; ``Retry-After`` says when to come back."""
+
+    status = 429
+    title = "请求过于频繁"
+    default_code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     title = "内容过大"

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     demo_password: str = "govdata-demo"
     log_level: str = "INFO"
 
+    # The open portal: how it names itself in DCAT and data.json, the absolute address the
+    # public reaches it at (default: the address of each request), and its public limits.
+    portal_title: str = "政务数据统一开放平台"
+    portal_description: str = "政府部门依法向社会开放的政务数据目录: 可检索、预览、查询和下载。"
+    portal_publisher: str = "政务数据统一开放平台"
+    public_base_url: str | None = None
+    open_default_licence: str = "cc-by-4.0"
+    open_overdue_grace_days: int = 0
+    usage_flush_seconds: float = 10.0
+    rate_limit_per_minute: int = 600
+    rate_limit_backend: Literal["auto", "memory", "database", "redis"] = "auto"
+    redis_url: str | None = None
+
     _split_dates = field_validator("holidays", "extra_workdays", mode="before")(_date_list)
 
     def check_startable(self) -> None:
