@@ -15,6 +15,8 @@ os.environ.setdefault("GOVDATA_RATE_LIMIT_BACKEND", "memory")  # a fresh limiter
 import datetime as dt  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
@@ -52,11 +54,11 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path) -> Iterator[str]:
-    """A brand-new empty database of the same kind as the test database."""
+@contextmanager
+def fresh_database(database_url: str, directory: Path) -> Iterator[str]:
+    """A brand-new empty database of the same kind as the test database, dropped after."""
     if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite:///{directory / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"govdata_fresh_{uuid.uuid4().hex[:8]}"
     base = database_url.rpartition("/")[0]
@@ -66,6 +68,12 @@ def fresh_database_url(database_url, tmp_path) -> Iterator[str]:
         yield f"{base}/{name}"
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path) -> Iterator[str]:
+    with fresh_database(database_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

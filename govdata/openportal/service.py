@@ -26,7 +26,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from govdata.catalog import search, stats
-from govdata.catalog.datastore import ExportPlan, QueryResult, plan_export, query_rows
+from govdata.catalog.datastore import (
+    ExportPlan,
+    QueryResult,
+    plan_export,
+    query_rows,
+    stream_export,
+)
 from govdata.catalog.models import DataItem, DataVersion, Resource, Status
 from govdata.catalog.search import byte_order
 from govdata.catalog.textindex import DOC
@@ -50,7 +56,8 @@ from govdata.platform.settings import Settings, get_settings
 NAME = re.compile(r"^([0-9]{6,16})-([0-9]{6,})$")
 MAX_LIMIT = 1_000
 SORT_KEYS = {"relevance": "relevance", "score": "relevance", "title": "title",
-             "name": "name", "modified": "modified", "metadata_modified": "modified"}
+             "name": "name", "modified": "modified", "metadata_modified": "modified",
+             "created": "created", "metadata_created": "created"}
 
 
 # --- names -----------------------------------------------------------------------------
@@ -254,6 +261,20 @@ def query_resource(session: Session, resource: Resource, *,
     return result
 
 
+def records_text(session: Session, resource: Resource, *, format: str = "csv",
+                 settings: Settings | None = None, **query: Any) -> str:
+    """A page of an open dataset's data as CSV or TSV text without a header (CKAN's
+    ``records_format``), through the same export and masks as downloads; counted as a
+    record query. ``query``: fields, filters, q, sort, limit, offset."""
+    settings = settings or get_settings()
+    require_open_data(resource)
+    plan = plan_export(session, resource, masks=public_masks(resource), format=format, **query)
+    body = b"".join(stream_export(session.connection(), plan)).decode("utf-8")
+    usage.count(session, resource.id, "record_queries",
+                every_seconds=settings.usage_flush_seconds)
+    return body.split("\n", 1)[1] if "\n" in body else ""
+
+
 def query_records(session: Session, name: str, *, settings: Settings | None = None,
                   **query: Any) -> QueryResult:
     """``query_resource`` for a dataset by name."""
@@ -287,9 +308,10 @@ EXTRA_FACETS = ("tags", "licence")
 @dataclass(frozen=True)
 class DatasetQuery:
     """What a search asks for. Each filter is one value or a list (any of them);
-    ``theme`` takes themes (公共服务) or their group names (gonggong-fuwu); ``sort`` is
-    ``<key> [asc|desc]`` with key relevance (score), title (pinyin), name (code) or
-    modified (metadata_modified)."""
+    ``theme`` takes themes (公共服务) or their group names (gonggong-fuwu); ``codes`` and
+    ``ids`` pick datasets by resource code or id; ``sort`` is ``<key> [asc|desc]`` with key
+    relevance (score), title (pinyin), name (code), modified (metadata_modified) or
+    created (metadata_created)."""
 
     q: str | None = None
     department: str | Sequence[str] | None = None
@@ -299,6 +321,8 @@ class DatasetQuery:
     update_cycle: str | Sequence[str] | None = None
     tags: Sequence[str] = ()
     licence: str | Sequence[str] | None = None
+    codes: Sequence[str] = ()
+    ids: Sequence[str] = ()
     modified_since: dt.datetime | None = None
     modified_until: dt.datetime | None = None
     sort: str | None = None
@@ -330,10 +354,10 @@ def parse_sort(sort: str | None, has_query: bool) -> tuple[str, bool]:
     key = SORT_KEYS.get(parts[0].lower())
     direction = parts[1].lower() if len(parts) > 1 else None
     if key is None or len(parts) > 2 or direction not in (None, "asc", "desc"):
-        raise RuleViolation(f"无法识别的排序 {sort!r}: 可用 relevance、title、name、modified, "
-                            "可加 asc 或 desc", code="sort_invalid",
+        raise RuleViolation(f"无法识别的排序 {sort!r}: 可用 relevance、title、name、modified、"
+                            "created, 可加 asc 或 desc", code="sort_invalid",
                             errors=[{"loc": ["sort"], "msg": "relevance|title|name|modified"
-                                     " [asc|desc]"}])
+                                     "|created [asc|desc]"}])
     descending = direction == "desc" if direction else key in ("relevance", "modified")
     if key == "relevance" and not has_query:
         return "title", False
@@ -360,6 +384,10 @@ def _restrictions(session: Session, query: DatasetQuery, settings: Settings
     """Conditions on the search index rows for what the catalog's index does not hold
     (tags, licence, modification time)."""
     narrowing: list[ColumnElement[bool]] = []
+    if query.codes:
+        narrowing.append(Resource.code.in_(list(query.codes)))
+    if query.ids:
+        narrowing.append(Resource.id.in_(list(query.ids)))
     if query.tags:
         narrowing += [has_tag(session, tag) for tag in query.tags]
     licences = _listed(query.licence)
@@ -439,6 +467,8 @@ def _ordered_page(session: Session, conditions: list[ColumnElement[bool]], key: 
         return []
     if key == "modified":
         order = modified_expression()
+    elif key == "created":
+        order = Resource.created_at
     elif key == "title":
         order = byte_order(session, Resource.name_sort)
     else:

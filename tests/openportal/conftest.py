@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from govdata.catalog import service as catalog_service
 from govdata.catalog.datastore import service as datastore_service
@@ -59,6 +61,25 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return out.getvalue()
 
 
+def create_dataset(session: Session, steward: Principal, department: str, directory: Path, *,
+                   items: Sequence[dict[str, Any]], rows: Sequence[Sequence[str]] | None,
+                   publish: bool = True, open_type: str = "unconditional",
+                   **fields: Any) -> Resource:
+    """A resource through the catalog service: published unless ``publish=False``, with
+    rows loaded through the datastore service when given."""
+    if open_type == "conditional":
+        fields.setdefault("open_condition", "仅向科研机构开放")
+    resource = create(session, steward, department=department, items=list(items),
+                      open_type=open_type, **fields)
+    if rows is not None:
+        path = directory / f"{resource.id}.csv"
+        path.write_text(csv_text([i["name"] for i in items], rows), encoding="utf-8")
+        datastore_service.load_data(session, steward, resource.code, path)
+    if publish:
+        catalog_service.publish_resource(session, steward, code=resource.code)
+    return resource
+
+
 @pytest.fixture(autouse=True)
 def fresh_usage_counter(monkeypatch):
     """Counts a test leaves unwritten must not reach another test's database."""
@@ -82,23 +103,11 @@ def steward(steward_name, dept) -> Principal:
 
 @pytest.fixture
 def make_dataset(session, steward, dept, tmp_path) -> Callable[..., Resource]:
-    """A resource through the catalog service: published unless ``publish=False``, with
-    rows loaded through the datastore service when given."""
 
     def make(items: Sequence[dict[str, Any]] = AIR_ITEMS,
-             rows: Sequence[Sequence[str]] | None = AIR_ROWS, *, publish: bool = True,
-             open_type: str = "unconditional", **fields: Any) -> Resource:
-        if open_type == "conditional":
-            fields.setdefault("open_condition", "仅向科研机构开放")
-        resource = create(session, steward, department=dept, items=list(items),
-                          open_type=open_type, **fields)
-        if rows is not None:
-            path = tmp_path / f"{resource.id}.csv"
-            path.write_text(csv_text([i["name"] for i in items], rows), encoding="utf-8")
-            datastore_service.load_data(session, steward, resource.code, path)
-        if publish:
-            catalog_service.publish_resource(session, steward, code=resource.code)
-        return resource
+             rows: Sequence[Sequence[str]] | None = AIR_ROWS, **fields: Any) -> Resource:
+        return create_dataset(session, steward, dept, tmp_path, items=items, rows=rows,
+                              **fields)
 
     return make
 

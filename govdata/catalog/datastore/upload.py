@@ -34,6 +34,7 @@ class Upload:
     filename: str | None = None
     content_type: str | None = None
     format: str | None = None
+    fields: dict[str, str] | None = None  # the other (short) multipart fields
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -146,7 +147,7 @@ async def _multipart(request: Request, sink: IO[bytes], options: dict, limit: in
         raise RuleViolation("请求中没有文件: 用字段 file 上传 (no file part named 'file')",
                             code="upload_missing")
     return Upload(path, handler.size, handler.filename, handler.content_type,
-                  handler.fields.get("format") or None)
+                  handler.fields.get("format") or None, handler.fields)
 
 
 async def _raw(request: Request, sink: IO[bytes], media: bytes, limit: int,
