@@ -23,7 +23,7 @@ from govdata.seeding import cli as seeding_cli
 
 def routers() -> list:
     return [catalog_api.router, datastore_api.router, exchange_api.router,
-            openportal_api.router, ckan_api.router]
+            openportal_api.router, openportal_api.metadata_router, ckan_api.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from govdata.catalog.datastore.api import RowQuery, StreamBind
 from govdata.catalog.datastore.export import stream_export
 from govdata.catalog.datastore.schemas import DataPage
 from govdata.catalog.datastore.schemas import page_out as data_page_out
-from govdata.openportal import publishing, service
+from govdata.openportal import datajson, dcat, publishing, service
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.openportal.schemas import (
     DOWNLOAD_FORMATS,
@@ -179,3 +179,67 @@ def portal_stats(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 @router.get("/licences", response_model=list[LicenceOut])
 def licences() -> list[LicenceOut]:
     return [licence_out(licence) for licence in LICENCES.values()]
+
+
+# --- metadata exports (CONTRACTS.md §3) ------------------------------------------------
+
+metadata_router = APIRouter(tags=["open data: metadata"], dependencies=[RATE_LIMITED])
+RDF_RESPONSES = {200: {"content": {"text/turtle": {}, "application/ld+json": {}}}}
+
+
+def _rdf(graph, fmt: str) -> Response:
+    _, media = dcat.FORMATS[fmt]
+    return Response(dcat.serialise(graph, fmt), media_type=media)
+
+
+def _catalog(request: Request, session, settings: Settings, page: int, fmt: str) -> Response:
+    base = base_url(request, settings)
+    found = service.catalog_page(session, page=page, size=dcat.PAGE_SIZE, settings=settings)
+    graph = dcat.new_graph()
+    dcat.add_catalog(graph, settings, base, found.items)
+    dcat.add_paging(graph, f"{base}{request.url.path}", page=page, total=found.total)
+    return _rdf(graph, fmt)
+
+
+CatalogPage = Annotated[int, Query(ge=1, le=1_000_000, description="第几页 (每页 100 个)")]
+
+
+@metadata_router.get("/catalog.jsonld", response_class=Response, responses=RDF_RESPONSES)
+def catalog_jsonld(request: Request, session: SessionDep, settings: SettingsDep,
+                   page: CatalogPage = 1) -> Response:
+    """The open catalog as DCAT-AP 3 JSON-LD, a page of datasets at a time."""
+    return _catalog(request, session, settings, page, "jsonld")
+
+
+@metadata_router.get("/catalog.ttl", response_class=Response, responses=RDF_RESPONSES)
+def catalog_ttl(request: Request, session: SessionDep, settings: SettingsDep,
+                page: CatalogPage = 1) -> Response:
+    """The open catalog as DCAT-AP 3 Turtle, a page of datasets at a time."""
+    return _catalog(request, session, settings, page, "ttl")
+
+
+def _dataset(request: Request, session, settings: Settings, name: str, fmt: str) -> Response:
+    dataset = service.get_dataset(session, name, settings=settings)
+    graph = dcat.new_graph()
+    dcat.add_dataset(graph, dataset, base_url(request, settings))
+    return _rdf(graph, fmt)
+
+
+@metadata_router.get("/dataset/{name}.jsonld", response_class=Response,
+                     responses=RDF_RESPONSES)
+def dataset_jsonld(name: str, request: Request, session: SessionDep,
+                   settings: SettingsDep) -> Response:
+    return _dataset(request, session, settings, name, "jsonld")
+
+
+@metadata_router.get("/dataset/{name}.ttl", response_class=Response, responses=RDF_RESPONSES)
+def dataset_ttl(name: str, request: Request, session: SessionDep,
+                settings: SettingsDep) -> Response:
+    return _dataset(request, session, settings, name, "ttl")
+
+
+@metadata_router.get("/data.json")
+def data_json(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """The open catalog as Project Open Data v1.1."""
+    datasets = service.all_datasets(session, settings=settings)
+    return datajson.catalog(datasets, base_url(request, settings), settings)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -501,6 +501,27 @@ def _extra_facets(session: Session, conditions: list[ColumnElement[bool]],
             .where(Resource.id.in_(matching)).group_by(chosen)).all()
         out["licence"] = dict(sorted(((k, n) for k, n in rows), key=lambda kv: (-kv[1], kv[0])))
     return out
+
+
+# --- the whole catalog (metadata exports) ------------------------------------------------
+
+def catalog_page(session: Session, *, page: int, size: int,
+                 settings: Settings | None = None) -> DatasetPage:
+    """One page of every open dataset in code order (DCAT's paged catalog)."""
+    return search_datasets(session, DatasetQuery(sort="name asc", limit=size,
+                                                 offset=(page - 1) * size), settings=settings)
+
+
+def all_datasets(session: Session, *, settings: Settings | None = None,
+                 batch: int = MAX_LIMIT) -> Iterator[OpenDataset]:
+    """Every open dataset in code order, read a page at a time (data.json)."""
+    page = 1
+    while True:
+        found = catalog_page(session, page=page, size=batch, settings=settings)
+        yield from found.items
+        if len(found.items) < batch:
+            return
+        page += 1
 
 
 # --- departments and coverage ----------------------------------------------------------

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     portal_title: str = "政务数据统一开放平台"
     portal_description: str = "政府部门依法向社会开放的政务数据目录: 可检索、预览、查询和下载。"
     portal_publisher: str = "政务数据统一开放平台"
+    portal_contact_email: str = "opendata@example.org"  # data.json needs one: set it
+    pod_bureau_code: str = "000:00"  # Project Open Data's US OMB codes: none applies
+    pod_program_code: str = "000:000"
     public_base_url: str | None = None
     open_default_licence: str = "cc-by-4.0"
     open_overdue_grace_days: int = 0
