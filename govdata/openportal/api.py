@@ -13,8 +13,7 @@ from pydantic import BaseModel
 
 from govdata.catalog.datastore.api import RowQuery, StreamBind
 from govdata.catalog.datastore.export import stream_export
-from govdata.catalog.datastore.schemas import DataPage
-from govdata.catalog.datastore.schemas import page_out as data_page_out
+from govdata.catalog.datastore.schemas import DataPage, page_response
 from govdata.openportal import datajson, dcat, publishing, service
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.openportal.schemas import (
@@ -121,11 +120,11 @@ def dataset_records(
     limit: RecordLimit = 20,
     offset: Offset = 0,
     include_total: bool = True,
-) -> DataPage:
+) -> Response:
     """A page of the data, desensitised. Masked items cannot be filtered or sorted on."""
     result = service.query_records(session, name, settings=settings, limit=limit,
                                    offset=offset, include_total=include_total, **rows)
-    return data_page_out(result)
+    return page_response(result)
 
 
 @router.get("/datasets/{name}/download", response_class=StreamingResponse,

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
@@ -136,19 +137,24 @@ def envelope(ctx_base: str, name: str, **fields: Any) -> dict[str, Any]:
     return {"help": f"{ctx_base}/api/3/action/help_show?name={name}", **fields}
 
 
-def run_action(name: str, ctx: ActionContext, data: Mapping[str, Any]) -> JSONResponse:
+def answer(body: Any, status: int = 200) -> Response:
+    """JSON through orjson, so that records the database rendered pass on as they are."""
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def run_action(name: str, ctx: ActionContext, data: Mapping[str, Any]) -> Response:
     action = ACTIONS[name]
     try:
         with ctx.session.begin_nested():
             result = action(ctx, data)
     except DomainError as exc:
         error = as_ckan_error(exc, token_problem=ctx.token_problem)
-        return JSONResponse(envelope(ctx.base_url, name, success=False, error=error.body()),
-                            status_code=error.status)
+        return answer(envelope(ctx.base_url, name, success=False, error=error.body()),
+                      error.status)
     except CkanError as error:
-        return JSONResponse(envelope(ctx.base_url, name, success=False, error=error.body()),
-                            status_code=error.status)
-    return JSONResponse(envelope(ctx.base_url, name, success=True, result=result))
+        return answer(envelope(ctx.base_url, name, success=False, error=error.body()),
+                      error.status)
+    return answer(envelope(ctx.base_url, name, success=True, result=result))
 
 
 @router.api_route("/api", methods=["GET", "POST"], include_in_schema=False)
@@ -158,9 +164,9 @@ def api_version() -> dict[str, int]:
 
 
 async def _action(name: str, request: Request, session: SessionDep, settings: SettingsDep,
-                  bind: StreamBind) -> JSONResponse:
+                  bind: StreamBind) -> Response:
     if name not in ACTIONS:
-        return JSONResponse(f"Bad request - Action name not known: {name}", status_code=400)
+        return answer(f"Bad request - Action name not known: {name}", 400)
     received = None
     try:
         data, received = await action_input(request, settings)
@@ -168,7 +174,7 @@ async def _action(name: str, request: Request, session: SessionDep, settings: Se
                                       received)
         return await run_in_threadpool(run_action, name, ctx, data)
     except BadRequest as exc:
-        return JSONResponse(str(exc), status_code=400)
+        return answer(str(exc), 400)
     finally:
         if received is not None:
             received.discard()

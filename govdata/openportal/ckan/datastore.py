@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
+import orjson
 from sqlalchemy import select
 
 from govdata.catalog.datastore import ExportPlan, current_version, query_rows
@@ -80,6 +81,19 @@ def _links(ctx: ActionContext, offset: int, limit: int) -> dict[str, str]:
     return {"start": start, "next": f"{ctx.path}?{following}"}
 
 
+def echo(value: Any) -> Any:
+    """An input value as the answer repeats it (integers JSON cannot carry as text)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): echo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [echo(v) for v in value]
+    return value
+
+
 def datastore_search(ctx: ActionContext, data: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - SEARCH_KEYS)
     if unknown:
@@ -100,15 +114,15 @@ def datastore_search(ctx: ActionContext, data: Mapping[str, Any]) -> dict[str, A
                                     include_total=include_total,
                                     records_format="objects" if tabular else records_format,
                                     **query)
-    records: Any = result.records
+    records: Any = orjson.Fragment(result.records_json)  # passed on as the database wrote it
     if tabular:
         records = service.records_text(ctx.session, resource, format=records_format,
                                        settings=ctx.settings, limit=limit, offset=offset,
                                        **query)
-    out: dict[str, Any] = {key: data[key] for key in data if key != "id"}
+    out: dict[str, Any] = {key: echo(data[key]) for key in data if key != "id"}
     out.update(resource_id=ref, fields=result.fields, records=records, limit=limit,
                include_total=include_total, records_format=records_format,
-               total_estimation_threshold=data.get("total_estimation_threshold"),
+               total_estimation_threshold=as_int(data, "total_estimation_threshold", None),
                _links=_links(ctx, offset, limit))
     if include_total:
         out.update(total=result.total, total_was_estimated=False)
