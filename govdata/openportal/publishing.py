@@ -23,13 +23,16 @@ from govdata.platform.errors import RuleViolation
 from govdata.platform.principal import Principal
 
 OPEN_FIELDS = ("licence", "temporal_start", "temporal_end", "spatial")
+METADATA_ACTION, LINKS_ACTION = "open.metadata.update", "open.links.update"
 MAX_LINKS = 50
 
 
-def stewarded_resource(session: Session, principal: Principal, code: str) -> Resource:
-    """The catalog resource with this code, if the principal may change it."""
+def stewarded_resource(session: Session, principal: Principal, code: str, *,
+                       action: str) -> Resource:
+    """The catalog resource with this code, if the principal may change it (a refusal of
+    ``action`` goes on the ledger)."""
     resource = catalog_service.get_resource(session, principal, code)
-    catalog_service.require_steward_of(principal, resource)
+    catalog_service.require_steward_of(session, principal, resource, action=action)
     return resource
 
 
@@ -77,7 +80,7 @@ def check_open_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
 def update_open_metadata(session: Session, principal: Principal, *, code: str,
                          changes: Mapping[str, Any]) -> OpenMetadata:
     """Set a resource's licence and coverage (only the keys given change)."""
-    resource = stewarded_resource(session, principal, code)
+    resource = stewarded_resource(session, principal, code, action=METADATA_ACTION)
     values = check_open_fields(changes)
     row = session.get(OpenMetadata, resource.id)
     if row is None:
@@ -90,7 +93,7 @@ def update_open_metadata(session: Session, principal: Principal, *, code: str,
         setattr(row, key, values[key])
     row.updated_at = utcnow()
     session.flush()
-    audit.record(session, principal, action="open.metadata.update", resource=resource.code,
+    audit.record(session, principal, action=METADATA_ACTION, resource=resource.code,
                  owner=resource.department.code, fields=changed)
     return row
 
@@ -115,7 +118,7 @@ def check_link(link: Mapping[str, Any], index: int) -> dict[str, Any]:
 def replace_links(session: Session, principal: Principal, *, code: str,
                   links: Sequence[Mapping[str, Any]]) -> list[Link]:
     """Replace a resource's links with these (``[]`` removes them)."""
-    resource = stewarded_resource(session, principal, code)
+    resource = stewarded_resource(session, principal, code, action=LINKS_ACTION)
     if len(links) > MAX_LINKS:
         raise RuleViolation(f"至多 {MAX_LINKS} 个链接", code="open_link_invalid")
     checked = [check_link(link, index) for index, link in enumerate(links)]
@@ -129,7 +132,7 @@ def replace_links(session: Session, principal: Principal, *, code: str,
             for position, values in enumerate(checked)]
     session.add_all(rows)
     session.flush()
-    audit.record(session, principal, action="open.links.update", resource=resource.code,
+    audit.record(session, principal, action=LINKS_ACTION, resource=resource.code,
                  owner=resource.department.code, links=len(rows))
     return rows
 
@@ -137,13 +140,13 @@ def replace_links(session: Session, principal: Principal, *, code: str,
 def add_link(session: Session, principal: Principal, *, code: str,
              link: Mapping[str, Any]) -> Link:
     """Add one link after the others."""
-    resource = stewarded_resource(session, principal, code)
+    resource = stewarded_resource(session, principal, code, action=LINKS_ACTION)
     count = len(list(session.scalars(select(Link.id).where(Link.resource_id == resource.id))))
     if count >= MAX_LINKS:
         raise RuleViolation(f"至多 {MAX_LINKS} 个链接", code="open_link_invalid")
     row = Link(resource_id=resource.id, position=count, **check_link(link, count))
     session.add(row)
     session.flush()
-    audit.record(session, principal, action="open.links.update", resource=resource.code,
+    audit.record(session, principal, action=LINKS_ACTION, resource=resource.code,
                  owner=resource.department.code, links=count + 1)
     return row

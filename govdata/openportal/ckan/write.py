@@ -40,6 +40,7 @@ from govdata.openportal.ckan.context import ActionContext, as_bool, required_tex
 from govdata.openportal.ckan.errors import AuthorizationError, NotFoundError, ValidationError
 from govdata.openportal.ckan.read import find_resource, show_package
 from govdata.openportal.identifiers import datastore_resource_id, resource_id_of_datastore
+from govdata.openportal.publishing import LINKS_ACTION
 from govdata.openportal.service import code_of
 from govdata.platform.models import Department
 from govdata.platform.principal import ANONYMOUS
@@ -111,7 +112,8 @@ def _change(ctx: ActionContext, data: Mapping[str, Any], *, replace_links: bool
             ) -> dict[str, Any]:
     require_token(ctx)
     resource, _, _ = find_resource(ctx, required_text(data, "id", "name"))
-    catalog_service.require_steward_of(ctx.principal, resource)
+    catalog_service.require_steward_of(ctx.session, ctx.principal, resource,
+                                       action="catalog.resource.update")
     owner = _owner(ctx, data)
     if owner is not None and owner != resource.department.code:
         raise ValidationError({"owner_org": ["不能改变信息资源的提供方部门 (owner cannot change)"]})
@@ -169,8 +171,9 @@ def _load(ctx: ActionContext, resource: Resource, path: Path, *, filename: str |
 def resource_create(ctx: ActionContext, data: Mapping[str, Any]) -> dict[str, Any]:
     require_token(ctx)
     resource, _, _ = find_resource(ctx, required_text(data, "package_id"))
-    catalog_service.require_steward_of(ctx.principal, resource)
     upload = ctx.files.get("upload")
+    catalog_service.require_steward_of(ctx.session, ctx.principal, resource,
+                                       action="data.load" if upload else LINKS_ACTION)
     if upload is not None:
         fmt = str(data.get("format") or "").lower() or None
         _load(ctx, resource, upload.path, filename=upload.filename, format=fmt)
@@ -195,7 +198,7 @@ def _stewarded_datastore(ctx: ActionContext, data: Mapping[str, Any]) -> Resourc
     resource = ctx.session.get(Resource, resource_id) if resource_id else None
     if resource is None:
         raise NotFoundError(f'Resource "{ref}" was not found.')
-    catalog_service.require_steward_of(ctx.principal, resource)
+    catalog_service.require_steward_of(ctx.session, ctx.principal, resource, action="data.load")
     return resource
 
 
