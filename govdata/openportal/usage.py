@@ -1,12 +1,12 @@
 """Usage counts per dataset: views, record queries, downloads (RULES.md §3, shown in the
 dataset's metadata).
 
-A public read must not queue behind other readers of the same dataset, so a worker adds
-its counts up in memory and writes them as one upsert per dataset every
-``GOVDATA_USAGE_FLUSH_SECONDS`` (0: on every request), in the transaction of the request
-that happens to be due, as its last statement (the row locks are held only until that
-commit). Counts of a worker that dies between two flushes are lost: at most that many
-seconds of usage.
+A public read must not queue behind other readers of the same dataset, nor turn into a
+writer, so a worker adds its counts up in memory and writes them as one upsert per dataset
+every ``GOVDATA_USAGE_FLUSH_SECONDS`` (0: on every request), in a transaction of their own
+after the unit of work of the request that happens to be due (``db.in_own_transaction``).
+Counts of a worker that dies between two flushes are lost: at most that many seconds of
+usage.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from govdata.openportal.models import Usage
+from govdata.platform.db import in_own_transaction
 
 KINDS = ("views", "record_queries", "downloads")
 log = logging.getLogger("govdata.openportal.usage")
@@ -52,7 +53,7 @@ class UsageCounter:
             if not self._pending or now - self._flushed_at < every_seconds:
                 return
             taken, self._pending, self._flushed_at = self._pending, {}, now
-        write(session, taken)
+        in_own_transaction(session, lambda own: write(own, taken))
 
 
 def write(session: Session, counts: dict[str, Counter[str]]) -> None:

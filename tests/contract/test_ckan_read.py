@@ -152,6 +152,9 @@ def test_current_package_list_organizations_groups_tags_licences(ckan, portal):
     assert {g["name"]: g["package_count"] for g in groups}["shehui-baozhang"] == 1
     assert ckan.action.group_show(id="shehui-baozhang")["title"] == "社会保障"
     assert "低保" in ckan.action.tag_list() and ckan.action.tag_list(query="空气") == ["空气质量"]
+    assert ckan.action.tag_show(id="低保")["name"] == "低保"
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.tag_show(id="没有这个标签")
     assert "cc-by-4.0" in {licence["id"] for licence in ckan.action.license_list()}
 
 
@@ -264,3 +267,18 @@ def test_bad_tokens_read_as_anonymous_and_say_so_when_refused(portal):
 
 def test_datastore_ids_are_stable_and_map_to_the_package(people):
     assert datastore_id(people) == datastore_resource_id(people["id"])
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-CKAN-API-Key", "Bearer"])
+def test_stewards_tokens_raw_or_bearer_show_their_own_unopened_datasets(portal, header):
+    token = portal.tokens["steward"]
+    headers = ({"Authorization": f"Bearer {token}"} if header == "Bearer"
+               else {header: token})
+    url = f"{portal.url}/api/3/action/package_show"
+    closed = requests.post(url, json={"id": portal.names["closed"]}, headers=headers).json()
+    assert closed["success"] is True
+    assert (closed["result"]["private"], closed["result"]["state"]) == (True, "active")
+    draft = requests.post(url, json={"id": portal.names["draft"]}, headers=headers).json()
+    assert draft["result"]["state"] == "draft"
+    anonymous = requests.post(url, json={"id": portal.names["closed"]})
+    assert anonymous.status_code == 404
