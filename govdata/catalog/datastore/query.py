@@ -38,7 +38,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -442,17 +441,15 @@ def _sort(value: Any, problems: list) -> list[tuple[str, bool]]:
     return out
 
 
-@contextmanager
-def storage_order_settings(connection: Connection) -> Iterator[None]:
-    """Let a PostgreSQL scan return rows in storage order, which for these write-once tables
-    is ``_id`` order: no scan joining another one midway, no parallel workers. A filtered
-    page in ``_id`` order then stops at its last row instead of sorting every match (there
-    is no btree on ``_id``, see ``tables.build_table``)."""
+def in_storage_order(connection: Connection) -> None:
+    """Let PostgreSQL scans return rows in storage order, which for these write-once tables
+    is ``_id`` order: no scan joining another one midway, no parallel workers. A page in
+    ``_id`` order then needs no sort: an ``_id`` range comes in order from the BRIN index's
+    bitmap scan, and a filtered page stops at its last match instead of sorting every
+    match (there is no btree on ``_id``, see ``tables.build_table``). For the rest of the
+    transaction (``SET LOCAL``): neither setting changes any result."""
     connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off; "
                                "SET LOCAL max_parallel_workers_per_gather = 0")
-    yield  # after an error the transaction is lost anyway, and its settings with it
-    connection.exec_driver_sql("SET LOCAL synchronize_seqscans TO DEFAULT; "
-                               "SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
 
 
 # --- values ----------------------------------------------------------------------------
@@ -532,8 +529,6 @@ def _page_statement(selection: Selection, expressions: list[ColumnElement], *, l
                           offset=offset, ordered=ordered)
 
 
-def _in_storage_order(selection: Selection) -> bool:
-    return selection.dialect == "postgresql" and bool(selection.where) and not selection.sorted
 
 
 def _python_page(connection: Connection, selection: Selection, *, limit: int, offset: int,
@@ -572,7 +567,7 @@ def _postgres_page(connection: Connection, selection: Selection, *, limit: int, 
         if column.data_type == "T":
             value = local_time_text(value)
         expressions.append(value.label(column.name))
-    storage_order = _in_storage_order(selection)
+    storage_order = not selection.sorted
     page = _page_statement(selection, expressions, limit=limit, offset=offset,
                            ordered=not storage_order).subquery("r")
     if lists:
@@ -582,11 +577,8 @@ def _postgres_page(connection: Connection, selection: Selection, *, limit: int, 
     records = func.coalesce(func.json_agg(row), literal("[]").cast(JSON_TYPE))
     statement = select(cast(records, Text)).select_from(page)
     if storage_order:
-        with storage_order_settings(connection):
-            text = connection.execute(statement).scalar_one()
-    else:
-        text = connection.execute(statement).scalar_one()
-    return text.encode()
+        in_storage_order(connection)
+    return connection.execute(statement).scalar_one().encode()
 
 
 def count_rows(connection: Connection, selection: Selection) -> int:

@@ -43,6 +43,7 @@ CKAN_TYPES = {"C": "text", "N": "numeric", "Y": "numeric", "D": "date", "T": "ti
 TEXT_TYPES = frozenset({"C"})
 _SQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CURRENCY_PRECISION, CURRENCY_SCALE = 20, 2
+BRIN_PAGES = 16
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,9 @@ def build_table(name: str, specs: Sequence[ColumnSpec], dialect: str) -> Table:
     changed after their load, so a page in ``_id`` order is an ``_id`` range. On SQLite
     ``_id`` is the rowid; on PostgreSQL it carries a BRIN index built after the load
     (``index_statements``): a btree kept up during ``COPY`` would cost more than a third of
-    the load, and the BRIN index finds any ``_id`` range in a few pages."""
+    the load, and the BRIN index finds any ``_id`` range in a few pages (``BRIN_PAGES``
+    pages a range: a page of 100 rows reads 16 pages and skips about 900 rows; with the
+    default 128 it read 128 pages and skipped 8,000)."""
     if dialect == "sqlite":
         id_column = Column(ROW_ID, Integer(), primary_key=True, autoincrement=False)
     else:
@@ -150,7 +153,8 @@ def index_statements(name: str, dialect: str, quote) -> list[str]:
     autovacuum refines them later)."""
     if dialect != "postgresql":
         return []
-    return [f"CREATE INDEX {quote(f'{name}__id')} ON {quote(name)} USING brin ({ROW_ID})",
+    return [f"CREATE INDEX {quote(f'{name}__id')} ON {quote(name)} USING brin ({ROW_ID}) "
+            f"WITH (pages_per_range = {BRIN_PAGES})",
             "SET LOCAL default_statistics_target = 10",
             f"ANALYZE {quote(name)}",
             "SET LOCAL default_statistics_target TO DEFAULT"]
