@@ -76,9 +76,11 @@ class BalancedServer(uvicorn.Server):
     """Uvicorn's server taking connections from the shared sockets through ``Balance``."""
 
     def __init__(self, config: uvicorn.Config, *, listeners: list[socket.socket],
-                 balance: Balance, slot: int | None) -> None:
+                 balance: Balance, slot: int | None,
+                 announce: Callable[[str], None] = log.info) -> None:
         super().__init__(config)
         self.listeners, self.balance, self.slot = listeners, balance, slot
+        self.announce = announce
         self.accepting = 0  # accepted, not yet handed to a protocol
         self.declined_at: float | None = None
         self.last_declined = 0.0
@@ -95,7 +97,7 @@ class BalancedServer(uvicorn.Server):
         for listener in self.listeners:
             listener.setblocking(False)
             loop.add_reader(listener.fileno(), self._readable, listener)
-        log.info("worker %s accepting connections", os.getpid())
+        self.announce(f"worker {os.getpid()} accepting connections")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -195,7 +197,8 @@ class Worker(GunicornWorker):
             callback_notify=self._notify, limit_max_requests=self.max_requests or None,
             forwarded_allow_ips=self.cfg.forwarded_allow_ips)
         server = BalancedServer(config, listeners=[s.sock for s in self.sockets],
-                                balance=self.app.balance, slot=self.slot)
+                                balance=self.app.balance, slot=self.slot,
+                                announce=self.log.info)
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
             runner.run(self._serve(server))
         if not server.started:

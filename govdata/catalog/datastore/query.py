@@ -163,13 +163,18 @@ class Selection:
     sorted: bool = False  # an explicit sort other than ``_id`` ascending was asked for
     condition: Hashable = None  # what ``where`` was built from: the key of its row count
 
-    def expression(self, column: Column) -> ColumnElement:
-        if column.spec is None:
-            return self.table.c[ROW_ID]
-        value = self.table.c[column.spec.column]
+    def stored(self, column: Column) -> ColumnElement:
+        """The column as stored."""
+        return self.table.c[ROW_ID if column.spec is None else column.spec.column]
+
+    def shown(self, column: Column, value: ColumnElement) -> ColumnElement:
+        """``value`` (the column, as stored) as the caller may see it."""
         if column.masked:
             return masking.sql_mask(column.sensitivity, value, self.dialect)
         return value
+
+    def expression(self, column: Column) -> ColumnElement:
+        return self.shown(column, self.stored(column))
 
     def fields(self) -> list[dict[str, Any]]:
         return [column.field() for column in self.columns]
@@ -558,24 +563,28 @@ def local_time_text(value: ColumnElement) -> ColumnElement:
 def _postgres_page(connection: Connection, selection: Selection, *, limit: int, offset: int,
                    lists: bool) -> bytes:
     """The page as one JSON array made by PostgreSQL (``json_value``'s values: numbers as
-    numbers, dates ISO, datetimes in China Standard Time)."""
+    numbers, dates ISO, datetimes in China Standard Time). Masks and formats apply to the
+    page's rows only, outside the subquery that filters, sorts and limits: in its select
+    list they would be computed for every row the sort reads."""
     if not limit:
         return b"[]"
-    expressions = []
+    stored = [selection.stored(column).label(column.name) for column in selection.columns]
+    storage_order = not selection.sorted
+    page = _page_statement(selection, stored, limit=limit, offset=offset,
+                           ordered=not storage_order).subquery("p")
+    shown = []
     for column in selection.columns:
-        value = selection.expression(column)
+        value = selection.shown(column, page.c[column.name])
         if column.data_type == "T":
             value = local_time_text(value)
-        expressions.append(value.label(column.name))
-    storage_order = not selection.sorted
-    page = _page_statement(selection, expressions, limit=limit, offset=offset,
-                           ordered=not storage_order).subquery("r")
+        shown.append(value.label(column.name))
+    rows = select(*shown).select_from(page).subquery("r")
     if lists:
-        row = func.array_to_json(pg_array([func.to_json(c) for c in page.c]))
+        row = func.array_to_json(pg_array([func.to_json(c) for c in rows.c]))
     else:
-        row = page.table_valued()
+        row = rows.table_valued()
     records = func.coalesce(func.json_agg(row), literal("[]").cast(JSON_TYPE))
-    statement = select(cast(records, Text)).select_from(page)
+    statement = select(cast(records, Text)).select_from(rows)
     if storage_order:
         in_storage_order(connection)
     return connection.execute(statement).scalar_one().encode()
