@@ -161,3 +161,6 @@ class DataVersion(Base):
     source_name: Mapped[str | None] = mapped_column(String(255))
     loaded_by: Mapped[str] = mapped_column(String(100))
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the text columns hold (datastore.stats), read by queries only: not loaded with
+    # the row. None for versions loaded before it was gathered.
+    column_stats: Mapped[dict | None] = mapped_column(JSON, deferred=True)

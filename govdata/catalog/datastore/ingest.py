@@ -47,6 +47,7 @@ from govdata.catalog.datastore.readers import (
     RowTooLarge,
     open_reader,
 )
+from govdata.catalog.datastore.stats import Gatherer
 from govdata.catalog.datastore.tables import (
     ROW_ID,
     ColumnSpec,
@@ -187,8 +188,10 @@ class _Attempt:
                 writer = (PostgresWriter if dialect == "postgresql" else SqliteWriter)(
                     connection, name, specs)
                 report = Report()
+                gatherer = Gatherer(specs)
                 try:
-                    rows, loaded = _load(reader, specs, writer, report, self.progress)
+                    rows, loaded = _load(reader, specs, writer, report, self.progress,
+                                         gatherer)
                 except BaseException:
                     writer.abort()
                     raise
@@ -201,15 +204,16 @@ class _Attempt:
                     connection.exec_driver_sql(statement)
                 return _switch(session, self.resource, number=self.number, table=name,
                                specs=loaded, rows=rows, source_name=self.source_name,
-                               loaded_by=self.loaded_by)
+                               loaded_by=self.loaded_by, stats=gatherer.result())
         finally:
             reader.close()
 
 
 def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: Report,
-          progress: Progress | None) -> tuple[int, list[ColumnSpec]]:
-    """Check every batch; write them while all rows so far were good. Returns the rows
-    written and the specs with what was learnt of the data (``ColumnSpec.formulas``)."""
+          progress: Progress | None, gatherer: Gatherer) -> tuple[int, list[ColumnSpec]]:
+    """Check every batch; write them (and gather their statistics) while all rows so far
+    were good. Returns the rows written and the specs with what was learnt of the data
+    (``ColumnSpec.formulas``)."""
     written = 0
     position = {spec.name: index for index, spec in enumerate(specs)}
     formulas = [False if spec.data_type == "C" else None for spec in specs]
@@ -224,6 +228,7 @@ def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: R
         elif batch.rows.count:
             ids = np.arange(written + 1, written + batch.rows.count + 1, dtype=np.int64)
             writer.write(ids, arrays)
+            gatherer.add(arrays)
             written += batch.rows.count
             for index, array in enumerate(arrays):
                 if formulas[index] is False and starts_like_formula(array):
@@ -282,14 +287,14 @@ def _check(batch: Batch, specs: Sequence[ColumnSpec], report: Report
 
 def _switch(session: Session, resource: Resource, *, number: int, table: str,
             specs: Sequence[ColumnSpec], rows: int, source_name: str | None,
-            loaded_by: str) -> DataVersion:
+            loaded_by: str, stats: dict) -> DataVersion:
     session.execute(update(DataVersion)
                     .where(DataVersion.resource_id == resource.id, DataVersion.is_current)
                     .values(is_current=False))
     version = DataVersion(resource_id=resource.id, version=number, table_name=table,
                           columns=[spec.as_dict() for spec in specs], row_count=rows,
                           is_current=True, loaded_by=loaded_by,
-                          source_name=(source_name or "")[:255] or None)
+                          source_name=(source_name or "")[:255] or None, column_stats=stats)
     session.add(version)
     session.flush()
     return version

@@ -35,8 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,6 +60,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from govdata.catalog.datastore import masks as masking
+from govdata.catalog.datastore.matching import (
+    Condition,
+    Known,
+    LruCache,
+    filter_tally,
+    search_conditions,
+)
 from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec, build_table
 from govdata.catalog.datastore.validate import CHINA, Invalid, filter_value, sqlite_datetime
 from govdata.catalog.models import DataVersion, Resource
@@ -159,6 +164,7 @@ class Selection:
     dialect: str
     columns: list[Column]
     where: list[ColumnElement] = field(default_factory=list)
+    tallies: list[int | None] = field(default_factory=list)  # rows each condition keeps
     order_by: list[ColumnElement] = field(default_factory=list)
     sorted: bool = False  # an explicit sort other than ``_id`` ascending was asked for
     condition: Hashable = None  # what ``where`` was built from: the key of its row count
@@ -178,6 +184,16 @@ class Selection:
 
     def fields(self) -> list[dict[str, Any]]:
         return [column.field() for column in self.columns]
+
+    def add(self, condition: Condition) -> None:
+        self.where.append(condition.clause)
+        self.tallies.append(condition.tally)
+
+    def known_total(self) -> int | None:
+        """The rows the conditions keep, when the statistics tell it without a scan."""
+        if any(tally == 0 for tally in self.tallies):
+            return 0
+        return self.tallies[0] if len(self.tallies) == 1 else None
 
     def page(self, statement: Select, *, limit: int | None, offset: int,
              ordered: bool = True) -> Select:
@@ -213,9 +229,10 @@ def version_shape(version: DataVersion, dialect: str) -> tuple[tuple[ColumnSpec,
 
 def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                    filters: Mapping[str, Any] | None = None, q: Any = None, sort: Any = None,
-                   masks: Masks | None = None,
-                   items: Collection[str] | None = None) -> Selection:
-    """Check the request against the version's columns and build the selection."""
+                   masks: Masks | None = None, items: Collection[str] | None = None,
+                   known: Known | None = None) -> Selection:
+    """Check the request against the version's columns and build the selection
+    (``known``: the version's statistics, to search fewer columns and count fewer rows)."""
     problems = unusable_text(fields=fields, filters=filters, q=q, sort=sort)
     if problems:
         raise RuleViolation("查询参数无效 (invalid query)", code="datastore_query_invalid",
@@ -259,16 +276,16 @@ def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
     for name, value in (filters or {}).items():
         spec = usable(str(name), "filters")
         if spec is not False:
-            condition = _filter(table, spec, value, dialect, problems)
+            condition = _filter(table, spec, value, dialect, problems, known)
             if condition is not None:
-                selection.where.append(condition)
-    searchable = [table.c[spec.column] for spec in available.values()
-                  if spec.data_type == "C"
+                selection.add(condition)
+    searchable = [spec for spec in available.values() if spec.data_type == "C"
                   and not (masks is not None and masking.is_masked(applied[spec.name]))]
-    selection.where += _search(table, q, searchable, usable, problems, dialect)
+    for condition in search_conditions(table, q, searchable, usable, problems, dialect, known):
+        selection.add(condition)
     if selection.where:
         selection.condition = _canonical({"filters": filters, "q": q,
-                                          "searchable": [c.name for c in searchable]})
+                                          "searchable": [s.column for s in searchable]})
     for name, descending in _sort(sort, problems):
         spec = usable(name, "sort")
         if spec is False:
@@ -359,7 +376,7 @@ def _db_value(spec: ColumnSpec | None, value: Any, dialect: str) -> Any:
 
 
 def _filter(table: Table, spec: ColumnSpec | None, value: Any, dialect: str,
-            problems: list) -> ColumnElement | None:
+            problems: list, known: Known | None) -> Condition | None:
     name = ROW_ID if spec is None else spec.name
     column = table.c[ROW_ID if spec is None else spec.column]
     values = list(value) if isinstance(value, list | tuple) else [value]
@@ -391,45 +408,10 @@ def _filter(table: Table, spec: ColumnSpec | None, value: Any, dialect: str,
     if want_null:
         conditions.append(column.is_(None))
     if not conditions:
-        return column.in_([])
-    return conditions[0] if len(conditions) == 1 else or_(*conditions)
-
-
-def contains(column: ColumnElement, word: str, dialect: str) -> ColumnElement:
-    """Case-insensitive substring match. A word without cased letters (Chinese, digits)
-    needs no case folding, and plain LIKE is much cheaper than ILIKE on PostgreSQL; SQLite's
-    LIKE already ignores ASCII case (and folds nothing else, as its lower() does not)."""
-    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if dialect == "postgresql" and word.lower() != word.upper():
-        return column.ilike(pattern, escape="\\")
-    return column.like(pattern, escape="\\")
-
-
-def _search(table: Table, q: Any, searchable: Sequence[ColumnElement], usable,
-            problems: list, dialect: str) -> list[ColumnElement]:
-    if q is None or q == "":
-        return []
-    if isinstance(q, Mapping):
-        conditions = []
-        for name, term in q.items():
-            spec = usable(str(name), "q")
-            if spec is False:
-                continue
-            if spec is None or spec.data_type != "C":
-                problems.append({"loc": ["q", str(name)],
-                                 "msg": f"字段 {name} 不是文本 (not a text field)"})
-                continue
-            for word in str(term).split():
-                conditions.append(contains(table.c[spec.column], word, dialect))
-        return conditions
-    if not isinstance(q, str):
-        problems.append({"loc": ["q"], "msg": "应为文本或 {字段: 文本} (expected text)"})
-        return []
-    words = q.split()
-    if not searchable:
-        return [table.c[ROW_ID].in_([])] if words else []
-    return [or_(*[contains(column, word, dialect) for column in searchable])
-            for word in words]
+        return Condition(column.in_([]), 0)
+    tally = None if known is None else filter_tally(spec, converted, want_null, known,
+                                                    known.version.row_count)
+    return Condition(conditions[0] if len(conditions) == 1 else or_(*conditions), tally)
 
 
 def _sort(value: Any, problems: list) -> list[tuple[str, bool]]:
@@ -513,7 +495,8 @@ def query_rows(
     connection = session.connection()
     dialect = connection.dialect.name
     selection = select_columns(version, dialect, fields=fields, filters=filters, q=q,
-                               sort=sort, masks=masks, items=items)
+                               sort=sort, masks=masks, items=items,
+                               known=Known(connection, version))
     masking.register_sqlite_functions(connection)
     if dialect == "postgresql":
         records_json = _postgres_page(connection, selection, limit=limit, offset=offset,
@@ -595,6 +578,9 @@ def count_rows(connection: Connection, selection: Selection) -> int:
     version = selection.version
     if not selection.where:
         return version.row_count
+    known = selection.known_total()
+    if known is not None:
+        return known
     key = (version.table_name, version.loaded_at, selection.condition)
     total = COUNTS.get(key)
     if total is None:
@@ -604,32 +590,4 @@ def count_rows(connection: Connection, selection: Selection) -> int:
     return total
 
 
-class CountCache:
-    """Row counts of immutable tables, least recently used first out; shared by the
-    threads of a process."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._counts: OrderedDict[Hashable, int] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> int | None:
-        with self._lock:
-            value = self._counts.get(key)
-            if value is not None:
-                self._counts.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: int) -> None:
-        with self._lock:
-            self._counts[key] = value
-            self._counts.move_to_end(key)
-            while len(self._counts) > self.size:
-                self._counts.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-
-COUNTS = CountCache(4096)
+COUNTS = LruCache(4096)
