@@ -13,6 +13,7 @@ cases, and the ways of timing them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -207,10 +208,8 @@ class MemoryWatch:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             for pid in self.pids():
-                try:
+                with contextlib.suppress(psutil.Error):
                     self.peak = max(self.peak, psutil.Process(pid).memory_info().rss / MB)
-                except psutil.Error:
-                    pass
 
     def __enter__(self) -> MemoryWatch:
         self._thread.start()
