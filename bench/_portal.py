@@ -101,6 +101,27 @@ class Site:
         return answer["items"], answer.get("total")
 
 
+def our_sites(base: str, code: str, token: str) -> tuple[list[Site], dict[str, str]]:
+    """Each datastore API our server has, and its CSV download URL (format left open)."""
+    name = code.replace("/", "-")
+    sites, dumps = [], {}
+    with httpx.Client(timeout=60) as client:
+        shown = client.get(f"{base}/api/3/action/package_show", params={"id": name})
+        if shown.status_code == 200:
+            rid = shown.json()["result"]["resources"][0]["id"]
+            sites.append(Site("ours CKAN API", base, "ckan", rid))
+            dumps["ours CKAN dump"] = f"{base}/datastore/dump/{rid}?format={{format}}"
+        if client.get(f"{base}/api/v1/open/datasets/{name}/records?limit=1").status_code == 200:
+            sites.append(Site("ours open API", base, "open", name, max_limit=1000))
+            dumps["ours open download"] = (f"{base}/api/v1/open/datasets/{name}/download?"
+                                           "format={format}&bom=false")
+    auth = {"Authorization": f"Bearer {token}"}
+    sites.append(Site("ours catalog route", base, "catalog", code, auth, max_limit=1000))
+    dumps["ours catalog export"] = (f"{base}/api/v1/catalog/resources/{code}/data/export?"
+                                    "format={format}")
+    return sites, dumps
+
+
 # --- latency ---------------------------------------------------------------------------
 
 @dataclass

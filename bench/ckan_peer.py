@@ -275,27 +275,6 @@ def _pg_type(ckan_type: str) -> str:
     return {"int": "bigint", "timestamp": "timestamptz"}.get(ckan_type, ckan_type)
 
 
-def our_sites(base: str, code: str, token: str) -> tuple[list[Site], dict[str, str]]:
-    """Each datastore API our server has, and its CSV download URL (format left open)."""
-    name = code.replace("/", "-")
-    sites, dumps = [], {}
-    with httpx.Client(timeout=60) as client:
-        shown = client.get(f"{base}/api/3/action/package_show", params={"id": name})
-        if shown.status_code == 200:
-            rid = shown.json()["result"]["resources"][0]["id"]
-            sites.append(Site("ours CKAN API", base, "ckan", rid))
-            dumps["ours CKAN dump"] = f"{base}/datastore/dump/{rid}?format={{format}}"
-        if client.get(f"{base}/api/v1/open/datasets/{name}/records?limit=1").status_code == 200:
-            sites.append(Site("ours open API", base, "open", name, max_limit=1000))
-            dumps["ours open download"] = (f"{base}/api/v1/open/datasets/{name}/download?"
-                                           "format={format}&bom=false")
-    auth = {"Authorization": f"Bearer {token}"}
-    sites.append(Site("ours catalog route", base, "catalog", code, auth, max_limit=1000))
-    dumps["ours catalog export"] = (f"{base}/api/v1/catalog/resources/{code}/data/export?"
-                                    "format={format}")
-    return sites, dumps
-
-
 # --- report ----------------------------------------------------------------------------
 
 class Report:
@@ -461,7 +440,7 @@ def run(argv: list[str] | None = None) -> None:
         our_load = upload(server.base, code, args.token, csv_path)
         memory["ours after upload"] = _portal.memory(server.workers())
         table = _current_table(url, code)
-        ours, dumps = our_sites(server.base, code, args.token)
+        ours, dumps = _portal.our_sites(server.base, code, args.token)
         ckan = Site("CKAN", PEER_URL, "ckan", rid)
         report.data.update({"rows": args.rows, "workers": args.workers, "rounds": args.rounds,
                             "requests": args.requests, "cpus": os.cpu_count(),

@@ -64,9 +64,18 @@ class Gatherer:
                 self.values[spec.column] = None
 
     def result(self) -> dict[str, dict[str, Any]]:
-        return {column: {"bytes": np.packbits(present).tobytes().hex(),
-                         "values": self.values[column]}
+        return {column: {"bytes": _hex(present), "values": self.values[column]}
                 for column, present in self.present.items()}
+
+
+def _hex(present: np.ndarray) -> str:
+    return np.packbits(present).tobytes().hex()
+
+
+def _set(stats: ColumnStats | None, key: str) -> np.ndarray | None:
+    if not stats or not stats.get(key):
+        return None
+    return np.unpackbits(np.frombuffer(bytes.fromhex(stats[key]), np.uint8)).astype(bool)
 
 
 def _bytes_present(array: pa.Array) -> np.ndarray:
@@ -86,9 +95,9 @@ def may_contain(stats: ColumnStats | None, word: str) -> bool:
     """Whether a column with these statistics may hold ``word`` (never wrongly ``False``).
     A character passes if the bytes of one of its case variants are all there; a non-ASCII
     letter with cases always passes (its foldings are many and depend on the database)."""
-    if not stats or not stats.get("bytes"):
+    present = _set(stats, "bytes")
+    if present is None:
         return True
-    present = np.unpackbits(np.frombuffer(bytes.fromhex(stats["bytes"]), np.uint8)).astype(bool)
     for char in word:
         cased = char.lower() != char.upper()
         if cased and not char.isascii():
