@@ -49,7 +49,7 @@ def test_docker_compose_runs_postgres_and_a_multi_worker_app():
     assert "postgres" in app["depends_on"]
     command = app["command"]
     assert "govdata migrate" in command
-    assert "--workers" in command and "UvicornWorker" in command
+    assert "govdata serve" in command and "--workers" in command
     known = {f"GOVDATA_{name.upper()}" for name in Settings.model_fields}
     env = app["environment"]
     app_vars = {name for name in env if name.startswith("GOVDATA_")}
