@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -115,6 +114,8 @@ def sections(value: str) -> tuple[str, str, str]:
 
 def name_sort(name: str) -> str:
     """Pinyin sort key: syllables with tone numbers, so 阿 (a1) < 安 (an1) < 北 (bei3)."""
+    from pypinyin import Style, lazy_pinyin  # 50 MB of dictionaries: only where names change
+
     syllables = lazy_pinyin(unicodedata.normalize("NFKC", name), style=Style.TONE3,
                             neutral_tone_with_five=True)
     return " ".join(s.strip().lower() for s in syllables if s.strip())[:NAME_SORT_LENGTH]
