@@ -276,18 +276,20 @@ def copy_to_stdout(libpq_url: str, sql: str) -> float:
 
 
 def memory(pids: Sequence[int]) -> dict[str, float]:
-    """Resident and unique memory of each process, MB (unique: pages no other process
-    shares, what a worker really costs)."""
-    rss, uss = [], []
+    """Mean resident, proportional and unique memory of the processes, MB. Resident counts
+    every page a process maps, also those it shares (forked workers share what their
+    parent imported); proportional divides shared pages among their sharers; unique counts
+    only the pages no other process has: what one more worker costs."""
+    sizes: dict[str, list[float]] = {"rss": [], "pss": [], "uss": []}
     for pid in pids:
         try:
             info = psutil.Process(pid).memory_full_info()
         except psutil.Error:
             continue
-        rss.append(info.rss / MB)
-        uss.append(info.uss / MB)
-    return {"rss": statistics.mean(rss) if rss else float("nan"),
-            "uss": statistics.mean(uss) if uss else float("nan")}
+        for key in sizes:
+            sizes[key].append(getattr(info, key) / MB)
+    return {key: statistics.mean(values) if values else float("nan")
+            for key, values in sizes.items()}
 
 
 # --- our server ------------------------------------------------------------------------

@@ -464,8 +464,9 @@ def run(argv: list[str] | None = None) -> None:
         memory["CKAN after"] = _portal.memory(peer.workers())
         memory["ours after"] = _portal.memory(server.workers())
         report.data["memory"] = memory
-        report.say("memory per worker, MB (RSS / unique): " + "; ".join(
-            f"{label} {m['rss']:.0f} / {m['uss']:.0f}" for label, m in memory.items()))
+        report.say("memory per worker, MB (resident / proportional / unique): " + "; ".join(
+            f"{label} {m['rss']:.0f} / {m['pss']:.0f} / {m['uss']:.0f}"
+            for label, m in memory.items()))
         report.write(args.out)
         print(f"written to {args.out}")
     finally:

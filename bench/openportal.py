@@ -196,9 +196,10 @@ def measure_uploads(report: Report, server, code: str, url: str, table: str, arg
             seconds.append(upload(server.base, code, args.token, csv_path))
             memory.append(_portal.memory(server.workers()))
     report.data["uploads"] = {"seconds": seconds, "memory": memory}
-    report.say(f"memory per worker (RSS / unique MB) before and after {args.uploads} uploads of "
-               f"the dataset ({statistics.median(seconds):.1f} s each): " + " → ".join(
-                   f"{m['rss']:.0f} / {m['uss']:.0f}" for m in memory))
+    report.say(f"memory per worker (resident / proportional / unique MB) before and after "
+               f"{args.uploads} uploads of the dataset ({statistics.median(seconds):.1f} s each): "
+               + " → ".join(f"{m['rss']:.0f} / {m['pss']:.0f} / {m['uss']:.0f}"
+                            for m in memory))
 
 
 def main(argv: list[str] | None = None) -> None:
