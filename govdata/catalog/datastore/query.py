@@ -38,7 +38,6 @@ import re
 from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -76,6 +75,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000
 MAX_EXPORT_ROWS = 1_000_000_000  # an export's limit and offset: far past any table
 MAX_IN_VALUES = 1_000
+SHORT_RANGE = 1_000
 INT64_MAX = 2**63 - 1
 _UNUSABLE = re.compile("[\x00\ud800-\udfff]")  # neither database takes these as text
 Masks = Mapping[str, str]
@@ -214,17 +214,17 @@ class Selection:
         return statement.offset(offset) if offset else statement
 
 
-@lru_cache(maxsize=256)
-def _shape(table_name: str, columns: str, dialect: str) -> tuple[tuple[ColumnSpec, ...], Table]:
-    specs = tuple(ColumnSpec.from_dict(column) for column in json.loads(columns))
-    return specs, build_table(table_name, specs, dialect)
-
-
 def version_shape(version: DataVersion, dialect: str) -> tuple[tuple[ColumnSpec, ...], Table]:
-    """A version's column specs and ``Table``, built once per process: the same ``Table``
-    object lets SQLAlchemy reuse the compiled form of each query shape."""
-    columns = json.dumps(version.columns, sort_keys=True, ensure_ascii=False)
-    return _shape(version.table_name, columns, dialect)
+    """A version's column specs and ``Table``, built once per process (a version's columns
+    never change): the same ``Table`` object lets SQLAlchemy reuse the compiled form of each
+    query shape."""
+    key = (version.table_name, version.loaded_at, dialect)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        specs = tuple(ColumnSpec.from_dict(column) for column in version.columns)
+        shape = specs, build_table(version.table_name, specs, dialect)
+        _SHAPES.put(key, shape)
+    return shape
 
 
 def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
@@ -552,7 +552,8 @@ def _postgres_page(connection: Connection, selection: Selection, *, limit: int, 
     if not limit:
         return b"[]"
     stored = [selection.stored(column).label(column.name) for column in selection.columns]
-    storage_order = not selection.sorted
+    # A short _id range is cheaper to sort than to ask for the storage-order settings.
+    storage_order = not selection.sorted and (bool(selection.where) or limit > SHORT_RANGE)
     page = _page_statement(selection, stored, limit=limit, offset=offset,
                            ordered=not storage_order).subquery("p")
     shown = []
@@ -591,3 +592,4 @@ def count_rows(connection: Connection, selection: Selection) -> int:
 
 
 COUNTS = LruCache(4096)
+_SHAPES = LruCache(256)
