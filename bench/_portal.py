@@ -73,6 +73,7 @@ class Site:
     key: str  # resource id (ckan), dataset name (open) or resource code (catalog)
     headers: dict[str, str] = field(default_factory=dict)
     max_limit: int = 32_000
+    workers: Callable[[], list[int]] | None = None  # the serving processes, for their CPU
 
     def url(self, case: Case) -> str:
         params: dict[str, str | int] = {"limit": case.limit}
@@ -181,18 +182,42 @@ def _call(client: httpx.Client, site: Site, case: Case, timings: Timings) -> flo
 
 # --- throughput ------------------------------------------------------------------------
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@dataclass
+class Throughput:
+    rates: dict[int, list[float]]  # requests/s per number of clients, per round
+    cpu_ms: list[float] = field(default_factory=list)  # workers' CPU per request, per run
+
+    def median(self, clients: int) -> float:
+        return statistics.median(self.rates[clients])
+
+
 def throughput(sites: Sequence[Site], case: Case, *, clients: Sequence[int], seconds: float,
-               rounds: int) -> dict[str, dict[int, list[float]]]:
-    """Requests per second for each site at each number of clients, per round."""
-    out: dict[str, dict[int, list[float]]] = {s.label: {n: [] for n in clients} for s in sites}
+               rounds: int) -> dict[str, Throughput]:
+    """Requests per second for each site at each number of clients, per round, and the CPU
+    its worker processes spent per request."""
+    out = {site.label: Throughput({n: [] for n in clients}) for site in sites}
     for _ in range(rounds):
         for n in clients:
             for site in sites:
+                pids = site.workers() if site.workers else []
+                before = cpu_seconds(pids)
                 load = _httpload.run(site.url(case), clients=n, seconds=seconds,
                                      headers=site.headers)
                 if load.errors:
                     raise RuntimeError(f"{site.label}: {load.errors} errors at {n} clients")
-                out[site.label][n].append(load.requests_per_second)
+                out[site.label].rates[n].append(load.requests_per_second)
+                if pids and load.latencies:
+                    out[site.label].cpu_ms.append(
+                        (cpu_seconds(pids) - before) / len(load.latencies) * 1000)
     return out
 
 

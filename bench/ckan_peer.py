@@ -322,19 +322,23 @@ def compare_queries(report: Report, ckan: Site, ours: list[Site], args) -> None:
 
 def compare_throughput(report: Report, ckan: Site, ours: list[Site], args) -> None:
     report.say(f"first page at 1/2/4/8 keep-alive clients, requests/s (median of {args.rounds} "
-               f"rounds of {args.seconds:g} s); ratio = ours / CKAN, goal ≥ 2")
+               f"rounds of {args.seconds:g} s); ratio = ours / CKAN, goal ≥ 2; and the "
+               "workers' CPU per request")
     results = _portal.throughput([ckan, *ours], Case("first page"), clients=CLIENTS,
                                  seconds=args.seconds, rounds=args.rounds)
-    med = {label: {n: statistics.median(v) for n, v in levels.items()}
-           for label, levels in results.items()}
-    report.data["throughput"] = {"rounds": results, "medians": med}
+    report.data["throughput"] = {label: {"rates": t.rates, "cpu_ms": t.cpu_ms}
+                                 for label, t in results.items()}
+    base = results[ckan.label]
     for n in CLIENTS:
-        line = f"  {n} client{'s' if n > 1 else ' '}: CKAN {med[ckan.label][n]:6.1f}"
+        line = f"  {n} client{'s' if n > 1 else ' '}: CKAN {base.median(n):6.1f}"
         for site in ours:
-            ratio = med[site.label][n] / med[ckan.label][n]
-            line += (f" | {site.label} {med[site.label][n]:6.1f} ({ratio:4.2f} "
+            ratio = results[site.label].median(n) / base.median(n)
+            line += (f" | {site.label} {results[site.label].median(n):6.1f} ({ratio:4.2f} "
                      f"{'ok' if ratio >= 2 else '--'})")
         report.say(line)
+    report.say("  worker CPU per first page (median over all runs): " + "; ".join(
+        f"{label} {statistics.median(t.cpu_ms):.1f} ms" for label, t in results.items()
+        if t.cpu_ms))
 
 
 def compare_paging(report: Report, ckan: Site, ours: list[Site], rows: int, args) -> None:
@@ -441,7 +445,9 @@ def run(argv: list[str] | None = None) -> None:
         memory["ours after upload"] = _portal.memory(server.workers())
         table = _current_table(url, code)
         ours, dumps = _portal.our_sites(server.base, code, args.token)
-        ckan = Site("CKAN", PEER_URL, "ckan", rid)
+        for site in ours:
+            site.workers = server.workers
+        ckan = Site("CKAN", PEER_URL, "ckan", rid, workers=peer.workers)
         report.data.update({"rows": args.rows, "workers": args.workers, "rounds": args.rounds,
                             "requests": args.requests, "cpus": os.cpu_count(),
                             "ours": [s.label for s in ours]})

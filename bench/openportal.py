@@ -177,13 +177,15 @@ def measure_paging(report: Report, sites, rows: int, args) -> None:
 def measure_throughput(report: Report, sites, args) -> None:
     results = _portal.throughput(sites, Case("first page"), clients=(1, 2, 4, 8),
                                  seconds=args.seconds, rounds=args.rounds)
-    report.data["throughput"] = results
+    report.data["throughput"] = {label: {"rates": t.rates, "cpu_ms": t.cpu_ms}
+                                 for label, t in results.items()}
     report.say(f"first page at 1/2/4/8 keep-alive clients, requests/s (median of {args.rounds} "
-               f"rounds of {args.seconds:g} s)")
+               f"rounds of {args.seconds:g} s), and the workers' CPU per request")
     for site in sites:
-        levels = results[site.label]
-        report.say(f"  {site.label}: " + " / ".join(
-            f"{statistics.median(levels[n]):.0f}" for n in (1, 2, 4, 8)))
+        t = results[site.label]
+        cpu = f", {statistics.median(t.cpu_ms):.1f} ms CPU" if t.cpu_ms else ""
+        report.say(f"  {site.label}: " + " / ".join(f"{t.median(n):.0f}" for n in (1, 2, 4, 8))
+                   + cpu)
 
 
 def measure_uploads(report: Report, server, code: str, url: str, table: str, args) -> None:
@@ -224,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     report = Report()
     try:
         sites, dumps = _portal.our_sites(server.base, code, args.token)
+        for site in sites:
+            site.workers = server.workers
         report.data.update({"resource": code, "rows": rows, "workers": args.workers,
                             "memory_idle": _portal.memory(server.workers())})
         report.say(f"open portal on PostgreSQL: {code}, {rows:,} rows, {args.workers} workers, "
