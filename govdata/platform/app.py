@@ -8,12 +8,12 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata.platform import api, migrate
+from govdata.platform import api, migrate, web
 from govdata.platform.db import Database
 from govdata.platform.errors import DomainError, problem
 from govdata.platform.observability import RequestObservability, configure_logging
@@ -26,7 +26,10 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
 
 
 def problem_response(request: Request, *, status: int, title: str, detail: str, code: str,
-                     errors=None, headers=None) -> JSONResponse:
+                     errors=None, headers=None) -> Response:
+    if web.wants_html(request):
+        return web.error_page(request, status=status, title=title, detail=detail, code=code,
+                              errors=errors, headers=headers)
     body = problem(status=status, title=title, detail=detail, code=code, errors=errors,
                    instance=request.url.path)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -37,6 +40,8 @@ def _loc(loc) -> list:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(web.Redirect, web.redirect_response)
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         return problem_response(request, status=exc.status, title=exc.title, detail=exc.detail,
@@ -111,6 +116,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(ops_router())
     app.include_router(api.router)
+    app.include_router(web.static_router)
     for router in routers:
         app.include_router(router)
     app.add_middleware(RequestObservability)
