@@ -90,8 +90,10 @@ def server(database_url, tmp_path_factory) -> Iterator[Server]:
             process.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Not longer: Playwright's sync API keeps an event loop
+    running in this thread while it is open, and later tests call ``asyncio.run()``."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing (.ci/run installs it)")

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 from starlette.responses import Response
@@ -68,13 +69,21 @@ def check(request: Request, submitted: str | None) -> None:
                            "(CSRF check failed)")
 
 
-async def csrf_protect(request: Request) -> None:
-    """Dependency for page routers: every unsafe request must carry a valid token."""
+async def csrf_protect(request: Request) -> AsyncIterator[None]:
+    """Dependency for page routers: every unsafe request must carry a valid token. The
+    form it parses stays cached for the route and is closed (its files too) afterwards."""
     if request.method in SAFE_METHODS:
+        yield
         return
-    submitted = request.headers.get(HEADER)
-    if submitted is None:
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        submitted = value if isinstance(value, str) else None
-    check(request, submitted)
+    form = None
+    try:
+        submitted = request.headers.get(HEADER)
+        if submitted is None:
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+        check(request, submitted)
+        yield
+    finally:
+        if form is not None:
+            await form.close()
