@@ -28,6 +28,7 @@ from govdata.catalog.vocab import (
 )
 from govdata.platform.errors import RuleViolation
 from govdata.platform.settings import Settings
+from govdata.platform.strictjson import unsafe_text
 
 Problem = dict[str, Any]
 
@@ -44,7 +45,13 @@ TEXT_FIELDS = {"name", "summary", "classification", "resource_class", "basic_kin
                "share_method", "legal_basis", "open_type", "open_condition", "update_cycle"}
 REQUIRED = ("name", "summary", "classification", "resource_class", "format_category", "format",
             "share_type", "share_method", "open_type", "update_cycle")
-MAX_LENGTH = {"name": 200, "category_path": 200, "format": 20}
+# The most characters each text field holds: the guide's metadata lengths where it gives
+# them (name, summary, conditions, legal basis); vocabulary and code fields are short.
+MAX_LENGTH = {"name": 200, "summary": 4000, "classification": 32, "resource_class": 32,
+              "basic_kind": 32, "theme": 32, "category_path": 200, "format_category": 32,
+              "format": 20, "share_type": 32, "share_condition": 1000, "share_method": 32,
+              "legal_basis": 1000, "open_type": 32, "open_condition": 1000, "update_cycle": 32}
+MAX_RELATED = 100
 ITEM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FORMAT = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,19}$")
 MAX_TAGS, MAX_TAG_LENGTH, MAX_ITEM_LENGTH = 30, 50, 1_000_000
@@ -131,10 +138,10 @@ def _check_required_and_shapes(fields: Mapping[str, Any], p: _Problems) -> None:
         value = fields.get(key)
         if value is not None and not isinstance(value, str):
             p.add([key], f"{key} 必须是文本", "value_invalid")
-    for key, limit in MAX_LENGTH.items():
-        value = fields.get(key)
-        if isinstance(value, str) and len(value) > limit:
-            p.add([key], f"{key} 不能超过 {limit} 个字符", "value_too_long")
+        elif isinstance(value, str) and len(value) > MAX_LENGTH[key]:
+            p.add([key], f"{key} 不能超过 {MAX_LENGTH[key]} 个字符", "value_too_long")
+        elif isinstance(value, str):
+            _check_text(value, [key], p)
     fmt = fields.get("format")
     if isinstance(fmt, str) and not FORMAT.match(fmt):
         p.add(["format"], f"格式应为文件格式名, 如 csv、xlsx、json (收到 {fmt!r})", "value_invalid")
@@ -148,8 +155,9 @@ def _check_required_and_shapes(fields: Mapping[str, Any], p: _Problems) -> None:
     if published_on is not None and not isinstance(published_on, dt.date):
         p.add(["published_on"], "发布日期必须是日期 (YYYY-MM-DD)", "value_invalid")
     related = fields.get("related_codes") or []
-    if not isinstance(related, list):
-        p.add(["related_codes"], "关联资源代码必须是列表", "value_invalid")
+    if not isinstance(related, list) or len(related) > MAX_RELATED:
+        p.add(["related_codes"], f"关联资源代码必须是不超过 {MAX_RELATED} 个的列表",
+              "value_invalid")
     else:
         for index, code in enumerate(related):
             if not isinstance(code, str) or codes.parse_code(code) is None:
@@ -163,6 +171,16 @@ def _check_required_and_shapes(fields: Mapping[str, Any], p: _Problems) -> None:
             if not isinstance(tag, str) or len(tag) > MAX_TAG_LENGTH:
                 p.add(["tags", index], f"每个标签是不超过 {MAX_TAG_LENGTH} 个字符的文本",
                       "value_invalid")
+            else:
+                _check_text(tag, ["tags", index], p)
+
+
+def _check_text(value: str, loc: Sequence[str | int], p: _Problems) -> None:
+    """Text a database can store and a reader can see: no NUL, control characters or
+    lone surrogates (PostgreSQL refuses NUL, SQLite would store it)."""
+    problem = unsafe_text(value)
+    if problem:
+        p.add(loc, f"{loc[0]} {problem}", "value_invalid")
 
 
 def _check_class(fields: Mapping[str, Any], p: _Problems) -> None:
@@ -228,6 +246,8 @@ def _check_items(fields: Mapping[str, Any], p: _Problems) -> None:
             p.add([*loc, "title"], "信息项中文名称为必填项", "field_required")
         elif len(title) > 100:
             p.add([*loc, "title"], "信息项中文名称不能超过 100 个字符", "value_too_long")
+        else:
+            _check_text(title, [*loc, "title"], p)
         data_type = item.get("data_type")
         if data_type not in DATA_TYPES:
             choices = "、".join(f"{k}({v})" for k, v in DATA_TYPES.items())

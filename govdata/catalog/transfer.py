@@ -42,7 +42,7 @@ from govdata.catalog import access, rules, service, vocab
 from govdata.catalog.datastore import safecsv, safexlsx, xlsx
 from govdata.catalog.datastore.readers import cell_text
 from govdata.catalog.models import Resource, Status
-from govdata.platform import audit
+from govdata.platform import audit, strictjson
 from govdata.platform.errors import Forbidden, RuleViolation
 from govdata.platform.models import Department
 from govdata.platform.principal import Principal
@@ -246,11 +246,9 @@ def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 def _read_json(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     try:
-        records = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        records = strictjson.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, strictjson.JSONRefused) as exc:
         raise _bad_file(f"JSON 文件无法解析: {exc}") from None
-    except RecursionError:
-        raise _bad_file("JSON 文件嵌套过深 (nested too deeply)") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _bad_file("JSON 文件须为对象数组, 每个对象一条信息资源")
     return list(enumerate(records, start=1))

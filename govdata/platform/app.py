@@ -14,6 +14,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govdata.platform import api, migrate, web
+from govdata.platform.bodies import guard_bodies
 from govdata.platform.db import Database
 from govdata.platform.errors import DomainError, problem
 from govdata.platform.observability import RequestObservability, configure_logging
@@ -115,6 +116,7 @@ def create_app(
     app.state.db = database or Database(settings.database_url, echo=settings.database_echo)
     install_error_handlers(app)
     app.include_router(ops_router())
+    guard_bodies([api.router, *routers])
     app.include_router(api.router)
     app.include_router(web.static_router)
     for router in routers:

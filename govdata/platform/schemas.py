@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+MAX_ROLES = 10
+Role = Annotated[str, Field(max_length=32)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -35,8 +37,8 @@ class DepartmentIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     short_name: str | None = Field(default=None, max_length=100)
     uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
-    division_code: str = Field(description="行政区划代码, 6 位")
-    parent_code: str | None = None
+    division_code: str = Field(max_length=6, description="行政区划代码, 6 位")
+    parent_code: str | None = Field(default=None, max_length=64)
 
 
 class DepartmentOut(BaseModel):
@@ -53,8 +55,8 @@ class DepartmentOut(BaseModel):
 
 class UserIn(BaseModel):
     username: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$")
-    department_code: str
-    roles: list[str] = Field(min_length=1)
+    department_code: str = Field(max_length=64)
+    roles: list[Role] = Field(min_length=1, max_length=MAX_ROLES)
     password: str | None = Field(default=None, min_length=8, max_length=200)
     display_name: str | None = Field(default=None, max_length=100)
 

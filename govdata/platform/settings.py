@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     worker_reminder_seconds: float = 300.0  # how often the worker looks for deadlines
 
     upload_max_bytes: int = 1 << 30
+    json_body_max_bytes: int = 1 << 20  # every route with a JSON (or form) body
     catalog_import_max_bytes: int = 32 << 20
     upload_dir: str = "./var/uploads"
     seed_dir: str | None = None  # default: the repository's seeds/

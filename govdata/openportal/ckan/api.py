@@ -12,7 +12,6 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -31,6 +30,7 @@ from govdata.openportal.ckan import datastore, read, write
 from govdata.openportal.ckan.context import ActionContext
 from govdata.openportal.ckan.errors import CkanError, as_ckan_error
 from govdata.openportal.ratelimit import RATE_LIMITED
+from govdata.platform import strictjson
 from govdata.platform.deps import SessionDep, SettingsDep, principal_from_token
 from govdata.platform.errors import DomainError, NotFound, PayloadTooLarge, RuleViolation
 from govdata.platform.principal import ANONYMOUS
@@ -60,11 +60,11 @@ class BadRequest(Exception):
 
 
 def parse_json(raw: bytes) -> Any:
-    """The one place CKAN bodies are parsed as JSON (to move to the kernel's strict
-    loader when it lands)."""
+    """The one place CKAN bodies are parsed as JSON, with the kernel's strict loader
+    (duplicate keys, control characters and lone surrogates refused)."""
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return strictjson.loads(raw)
+    except strictjson.JSONRefused as exc:
         raise BadRequest(f"Bad request - JSON Error: {exc}") from None
 
 
