@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata.platform import api, migrate, web
+from govdata.platform import api, migrate, uploaddir, web
 from govdata.platform.bodies import guard_bodies
 from govdata.platform.db import Database
 from govdata.platform.errors import DomainError, problem
@@ -114,6 +114,7 @@ def create_app(
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url, echo=settings.database_echo)
+    uploaddir.sweep_orphans(settings.upload_dir)
     install_error_handlers(app)
     app.include_router(ops_router())
     guard_bodies([api.router, *routers])

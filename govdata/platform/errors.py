@@ -80,6 +80,23 @@ class PayloadTooLarge(DomainError):
     default_code = "payload_too_large"
 
 
+class ServiceUnavailable(DomainError):
+    """The platform cannot serve now (its database is down or busy); come back later."""
+
+    status = 503
+    title = "服务暂不可用"
+    default_code = "service_unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, headers={"Retry-After": str(retry_after)})
+
+
+class InsufficientStorage(DomainError):
+    status = 507
+    title = "存储空间不足"
+    default_code = "insufficient_storage"
+
+
 def problem(
     *,
     status: int,

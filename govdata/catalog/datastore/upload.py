@@ -8,11 +8,19 @@ already says so is refused before reading). Two shapes are accepted:
   usually field ``file``); a ``format`` field may name the format;
 - the file as the raw body (``Content-Type: text/csv``, ``application/json``, … ;
   ``?filename=`` or ``Content-Disposition`` may give the name).
+
+The name a client gives is kept as its base name only, without control characters
+(``../../../../tmp/pwned.csv`` is ``pwned.csv``). Each process writes under its own
+directory ``<upload_dir>/<pid>``; a process that died without cleaning up (``kill -9``)
+leaves a directory that the next start removes (``sweep_orphans``): uploads may hold
+personal data (``govdata.platform.uploaddir``). A full disk is a 507, not a 500.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +30,17 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from govdata.platform.errors import DomainError, PayloadTooLarge, RuleViolation
+from govdata.platform.errors import (
+    DomainError,
+    InsufficientStorage,
+    PayloadTooLarge,
+    RuleViolation,
+)
+from govdata.platform.uploaddir import process_dir
 
 MULTIPART_OVERHEAD = 64 << 10  # headers and boundaries around the file part
+MAX_FILENAME = 255
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass
@@ -38,6 +54,22 @@ class Upload:
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The base name of a client's file name, without control characters; ``None`` if
+    nothing is left (``..``, blanks)."""
+    if not name:
+        return None
+    base = re.split(r"[/\\]", UNPRINTABLE.sub("", name))[-1].strip()
+    if base in ("", ".", ".."):
+        return None
+    return base[-MAX_FILENAME:]
+
+
+def _disk_full() -> InsufficientStorage:
+    return InsufficientStorage("上传存储空间已满, 请稍后再试或联系管理员 "
+                               "(no space left for uploads)", code="upload_storage_full")
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -82,7 +114,7 @@ class _Multipart:
         elif not self.found:  # the first file part is the upload; others are skipped
             self.found = True
             self._target = "file"
-            self.filename = options[b"filename"].decode("utf-8", "replace") or None
+            self.filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
             self.content_type = self._headers.get(b"content-type", b"").decode() or None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -109,9 +141,12 @@ async def receive(request: Request, *, upload_dir: str, max_bytes: int) -> Uploa
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD:
         raise _too_large(max_bytes)
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix="upload-", dir=directory)
+    try:
+        descriptor, name = tempfile.mkstemp(prefix="upload-", dir=process_dir(upload_dir))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full() from None
+        raise
     path = Path(name)
     try:
         with os.fdopen(descriptor, "wb") as sink:
@@ -121,6 +156,11 @@ async def receive(request: Request, *, upload_dir: str, max_bytes: int) -> Uploa
             else:
                 upload = await _raw(request, sink, media, max_bytes, path)
         return upload
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full() from None
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -165,4 +205,4 @@ async def _raw(request: Request, sink: IO[bytes], media: bytes, limit: int,
         _, disposition = parse_options_header(request.headers.get("content-disposition", ""))
         raw_name = disposition.get(b"filename")
         filename = raw_name.decode("utf-8", "replace") if raw_name else None
-    return Upload(path, size, filename, media.decode() or None)
+    return Upload(path, size, safe_filename(filename), media.decode() or None)

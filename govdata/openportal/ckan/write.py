@@ -44,6 +44,7 @@ from govdata.openportal.publishing import LINKS_ACTION
 from govdata.openportal.service import code_of
 from govdata.platform.models import Department
 from govdata.platform.principal import ANONYMOUS
+from govdata.platform.uploaddir import process_dir
 
 UPSERT_METHODS = ("upsert", "insert", "update")
 MAX_UPSERT_ROWS = 200_000  # an upsert rewrites the table as a new version
@@ -150,8 +151,7 @@ def package_delete(ctx: ActionContext, data: Mapping[str, Any]) -> None:
 
 @contextmanager
 def _records_file(ctx: ActionContext, records: list[dict[str, Any]]) -> Iterator[Path]:
-    directory = Path(ctx.settings.upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = process_dir(ctx.settings.upload_dir)
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=directory, encoding="utf-8",
                                      delete=False) as sink:
         json.dump(records, sink, ensure_ascii=False)
