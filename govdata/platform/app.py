@@ -17,6 +17,7 @@ from govdata.platform import api, migrate, uploaddir, web
 from govdata.platform.bodies import guard_bodies
 from govdata.platform.db import Database
 from govdata.platform.errors import DomainError, problem
+from govdata.platform.failsafe import Failsafe
 from govdata.platform.observability import RequestObservability, configure_logging
 from govdata.platform.settings import Settings, get_settings
 
@@ -61,12 +62,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, status=exc.status_code, title=str(exc.detail),
                                 detail=str(exc.detail), code=code,
                                 headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-        return problem_response(request, status=500, title="服务器内部错误",
-                                detail="服务器内部错误, 已记录", code="internal_error")
 
 
 def ops_router() -> APIRouter:
@@ -113,7 +108,9 @@ def create_app(
     app = FastAPI(title="政务数据共享交换与开放平台 govdata", version="1",
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
-    app.state.db = database or Database(settings.database_url, echo=settings.database_echo)
+    app.state.db = database or Database(
+        settings.database_url, echo=settings.database_echo,
+        busy_timeout=settings.database_busy_timeout_seconds)
     uploaddir.sweep_orphans(settings.upload_dir)
     install_error_handlers(app)
     app.include_router(ops_router())
@@ -122,5 +119,6 @@ def create_app(
     app.include_router(web.static_router)
     for router in routers:
         app.include_router(router)
+    app.add_middleware(Failsafe)  # inside the access log, so it records what this answers
     app.add_middleware(RequestObservability)
     return app

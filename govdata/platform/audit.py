@@ -23,7 +23,7 @@ from psycopg import ClientCursor
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from govdata.platform.db import in_own_transaction
+from govdata.platform.db import in_own_transaction, write_lock
 from govdata.platform.errors import DomainError
 from govdata.platform.models import AuditEntry
 from govdata.platform.principal import Principal
@@ -131,9 +131,12 @@ def refused(
 
 def _lock_ledger(session: Session) -> None:
     """Serialise appends so concurrent writers build one chain. On PostgreSQL a
-    transaction-scoped advisory lock; SQLite already allows one writer at a time."""
+    transaction-scoped advisory lock; on SQLite the one write lock, taken before the head
+    is read (``write_lock``)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+    else:
+        write_lock(session)
 
 
 @dataclass(frozen=True)

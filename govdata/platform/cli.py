@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from govdata.platform import audit, checkpoint, migrate, service, worker
@@ -31,7 +32,8 @@ _TTL_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction for one command, on the configured database."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database_url, busy_timeout=settings.cli_busy_timeout_seconds)
     try:
         with db.transaction() as session:
             yield session
@@ -208,6 +210,14 @@ def run(typer_app: typer.Typer, argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except (DomainError, ConfigurationError) as exc:
         typer.echo(f"govdata: {explain(exc)}", err=True)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        from govdata.platform.failsafe import database_fault  # the web stack, only now
+
+        fault = database_fault(exc)
+        if fault is None:
+            raise
+        typer.echo(f"govdata: {fault.detail}: {exc.__class__.__name__}", err=True)
         return 1
     return 0
 

@@ -2,6 +2,13 @@
 
 SQLite runs with WAL and foreign keys on; its driver's own transaction handling is
 replaced by explicit BEGIN so SAVEPOINTs work (the SQLAlchemy pysqlite recipe).
+
+SQLite allows one writer at a time, and a transaction that has read cannot take the write
+lock while another writes (it fails at once, without waiting for the busy timeout). So a
+unit of work that may write begins ``BEGIN IMMEDIATE``: writers queue for the lock from
+the start. Read units of work (GET requests) begin deferred, so reads never wait for a
+writer; the few that append to the ledger take the lock with ``write_lock`` before they
+read what they write after.
 """
 
 from __future__ import annotations
@@ -59,6 +66,8 @@ def new_id() -> str:
 
 
 OWN_TRANSACTION = "govdata.own_transaction"
+SQLITE_BEGIN = "govdata_sqlite_begin"  # execution option: "IMMEDIATE" or "DEFERRED"
+_WRITING = "govdata.sqlite_writing"  # connection info: this transaction holds the lock
 
 
 def in_own_transaction(session: Session, write: Callable[[Session], None]) -> None:
@@ -80,33 +89,54 @@ def unit_of_work_on(session: Session, *, nested: bool = False) -> Iterator[Sessi
         queued = session.info.pop(OWN_TRANSACTION, [])
         if queued:
             with session.begin_nested() if nested else session.begin():
+                write_lock(session)
                 for write in queued:
                     write(session)
 
 
-def _prepare_sqlite(engine: Engine) -> None:
+def write_lock(session: Session) -> None:
+    """Make sure the session's transaction may write without failing on SQLite's lock.
+
+    A deferred SQLite transaction of a read unit of work that has only read so far ends
+    and a ``BEGIN IMMEDIATE`` takes its place (waiting for the lock up to the busy
+    timeout); whatever the caller reads next is current. Elsewhere (PostgreSQL, immediate
+    transactions, the tests' one shared connection) nothing happens."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or connection.info.get(_WRITING, True):
+        return
+    if connection.get_execution_options().get(SQLITE_BEGIN) != "DEFERRED":
+        return
+    connection.exec_driver_sql("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.info[_WRITING] = True
+
+
+def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")  # first: the next wait
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info[_WRITING] = immediate
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> Engine:
+    """``busy_timeout``: how long a SQLite writer waits for the lock before failing."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, int(busy_timeout * 1000))
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -114,18 +144,25 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 class Database:
     """One engine and its session factory; the app and the CLI each hold one."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine = make_engine(url, echo=echo, busy_timeout=busy_timeout)
+        self.sessionmaker = sessionmaker(
+            self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
+            expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
+            expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def unit_of_work(self) -> Iterator[Session]:
-        """Yield a session that commits on success and rolls back on any error."""
-        with self.sessionmaker() as session, unit_of_work_on(session):
+    def unit_of_work(self, *, read: bool = False) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on any error. ``read``:
+        a unit of work that mostly reads (see the module's note on SQLite)."""
+        factory = self.read_sessionmaker if read else self.sessionmaker
+        with factory() as session, unit_of_work_on(session):
             yield session
 
     @contextmanager

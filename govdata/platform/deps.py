@@ -13,10 +13,12 @@ from govdata.platform.errors import Forbidden, Unauthorized
 from govdata.platform.principal import ANONYMOUS, Principal
 from govdata.platform.settings import Settings
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: commit on success, roll back on any error."""
-    yield from request.app.state.db.unit_of_work()
+    yield from request.app.state.db.unit_of_work(read=request.method in READ_METHODS)
 
 
 def get_settings(request: Request) -> Settings:

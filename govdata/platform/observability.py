@@ -66,6 +66,8 @@ class RequestObservability:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if scope["state"].get("client_gone"):
+                status["code"] = 499  # nginx's "client closed request": not a server error
             route = getattr(scope.get("route"), "path", "unmatched")
             REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./var/govdata.db"
     database_echo: bool = False
+    database_busy_timeout_seconds: float = 30.0  # SQLite: how long a web writer queues
+    cli_busy_timeout_seconds: float = 600.0  # … and a command (an operator can wait)
 
     jwt_private_key: str = DEV_JWT_PRIVATE_KEY
     jwt_algorithm: Literal["ES256"] = "ES256"

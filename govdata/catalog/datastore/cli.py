@@ -34,7 +34,8 @@ SHOWN_ERRORS = 20
 
 @contextmanager
 def database() -> Iterator[Database]:
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database_url, busy_timeout=settings.cli_busy_timeout_seconds)
     try:
         yield db
     finally:
