@@ -37,6 +37,12 @@ def problem_response(request: Request, *, status: int, title: str, detail: str, 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _render(request: Request, error: DomainError) -> Response:
+    return problem_response(request, status=error.status, title=error.title,
+                            detail=error.detail, code=error.code, errors=error.errors,
+                            headers=error.headers)
+
+
 def _loc(loc) -> list:
     return [part for part in loc if part != "body"] or list(loc)
 
@@ -119,6 +125,6 @@ def create_app(
     app.include_router(web.static_router)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(Failsafe)  # inside the access log, so it records what this answers
+    app.add_middleware(Failsafe, render=_render)  # inside the access log: it records these
     app.add_middleware(RequestObservability)
     return app

@@ -21,11 +21,12 @@ from __future__ import annotations
 import errno
 import logging
 import sqlite3
+from collections.abc import Callable
 
 import psycopg
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 
 from govdata.platform.errors import DomainError, InsufficientStorage, ServiceUnavailable, problem
 
@@ -82,19 +83,20 @@ def database_fault(exc: BaseException) -> DomainError | None:
     return None
 
 
-async def _answer(scope, receive, send, error: DomainError) -> None:
+def problem_json(request: Request, error: DomainError) -> Response:
     body = problem(status=error.status, title=error.title, detail=error.detail,
-                   code=error.code, errors=error.errors, instance=scope.get("path"))
-    response = JSONResponse(body, status_code=error.status, media_type=PROBLEM,
-                            headers=error.headers)
-    await response(scope, receive, send)
+                   code=error.code, errors=error.errors, instance=request.url.path)
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM,
+                        headers=error.headers)
 
 
 class Failsafe:
-    """ASGI middleware: see the module's note."""
+    """ASGI middleware: see the module's note. ``render`` answers a refusal the way the app
+    answers the others (an HTML page for a browser, problem+json for the API)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, app, render: Callable[[Request, DomainError], Response] = problem_json
+                 ) -> None:
+        self.app, self.render = app, render
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -124,4 +126,4 @@ class Failsafe:
             else:
                 log.warning("%s: %s", fault.code, type(exc).__name__,
                             extra={"fields": {"path": scope["path"]}})
-            await _answer(scope, receive, send, fault)
+            await self.render(Request(scope, receive), fault)(scope, receive, send)
