@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.params import Form
+from fastapi.params import File, Form
 from fastapi.routing import APIRoute
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
@@ -62,8 +62,13 @@ async def read_body(request: Request, *, json_body: bool) -> None:
                               ) from None
 
 
+def _takes_files(route: APIRoute) -> bool:
+    return any(isinstance(field.field_info, File) for field in route.dependant.body_params)
+
+
 def _guard(route: APIRoute) -> None:
-    if getattr(route, GUARDED, False) or route.body_field is None:
+    """Routes with file fields are uploads: their own limits apply, not this one."""
+    if getattr(route, GUARDED, False) or route.body_field is None or _takes_files(route):
         return
     json_body = not isinstance(route.body_field.field_info, Form)
     build = route.get_route_handler

@@ -4,11 +4,14 @@ duplicate keys, lone surrogates and control characters refused, on every JSON ro
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import pytest
+from fastapi import APIRouter, File, Form, UploadFile
 
 from govdata.catalog import rules
 from govdata.platform import service
+from govdata.platform.bodies import GUARDED, guard_bodies
 from govdata.platform.errors import NotFound
 from tests.catalog import fields
 
@@ -154,3 +157,17 @@ def test_ckan_action_bodies_use_the_strict_loader(client):
     surrogate = client.post("/api/3/action/package_search", content=raw_json('{"q": "\\ud800"}'),
                             headers=JSON)
     assert surrogate.status_code == 400 and "lone surrogate" in surrogate.json()
+
+
+def test_routes_taking_files_are_uploads_and_keep_their_own_limits():
+    router = APIRouter()
+
+    @router.post("/upload")
+    def upload(file: Annotated[UploadFile, File()], note: Annotated[str, Form()]) -> None: ...
+
+    @router.post("/form")
+    def form(note: Annotated[str, Form()]) -> None: ...
+
+    guard_bodies([router])
+    assert {route.path: getattr(route, GUARDED, False) for route in router.routes} == {
+        "/upload": False, "/form": True}
