@@ -97,12 +97,16 @@ def test_parallel_command_line_loads_all_succeed(platform, base, tmp_path):
     env = {**os.environ, "GOVDATA_DATABASE_URL": platform["url"]}
     processes = [subprocess.Popen([sys.executable, "-m", "govdata", "data", "load", code,
                                    str(data)], cwd=tmp_path, env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for _ in range(5)]
-    results = [(p.wait(timeout=300), p.stderr.read()) for p in processes]
-    for process in processes:
-        process.stdout.close()
-        process.stderr.close()
+    try:
+        results = [(p.wait(timeout=900), p.stderr.read()) for p in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stderr.close()
     assert [code for code, _ in results] == [0] * 5, [err[-2000:] for _, err in results]
 
 
