@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from govdata.catalog import codes
@@ -55,23 +56,44 @@ def test_concurrent_allocations_never_share_a_code(database_url, database, race_
     assert sorted(results)[-1] == f"{race_classification}/000090"
 
 
+def blocked_on_a_lock(database, pid: int, timeout: float = 30.0) -> bool:
+    """Whether backend ``pid`` comes to wait on a lock within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    with database.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(text(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid}).scalar()
+            watcher.rollback()
+            if waiting:
+                return True
+            time.sleep(0.01)
+    return False
+
+
 def test_a_second_create_waits_for_the_first_to_commit(database_url, database,
                                                        race_classification):
+    """The first holds the sequence row until the second is seen waiting on its lock."""
     postgres_only(database_url)
     first_holds_lock = threading.Event()
+    second_pid: list[int] = []
+    second_connected = threading.Event()
     order: list[str] = []
 
     def first() -> str:
         with Session(database.engine) as session, session.begin():
             code = codes.allocate(session, race_classification)
             first_holds_lock.set()
-            threading.Event().wait(0.3)
+            assert second_connected.wait(30)
+            assert blocked_on_a_lock(database, second_pid[0])
             order.append("first commits")
         return code
 
     def second() -> str:
-        first_holds_lock.wait(5)
+        assert first_holds_lock.wait(30)
         with Session(database.engine) as session, session.begin():
+            second_pid.append(session.scalar(text("SELECT pg_backend_pid()")))
+            second_connected.set()
             code = codes.allocate(session, race_classification)
             order.append("second allocated")
         return code

@@ -77,3 +77,95 @@ def test_bad_usage_exits_2(govdata):
     assert govdata("user", "add", ok=False).returncode == 2
     assert govdata("token", "issue", "--user", "x", "--ttl", "forever", ok=False).returncode == 2
     assert govdata("no-such-command", ok=False).returncode == 2
+
+
+def bypass_ledger_guards(url: str, statement: str, params: dict) -> None:
+    """What a database superuser can do: change the ledger past its triggers."""
+    from sqlalchemy import text
+
+    db = Database(url)
+    with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS platform_audit_no_update"))
+            connection.execute(text("DROP TRIGGER IF EXISTS platform_audit_no_delete"))
+        connection.execute(text(statement), params)
+    db.dispose()
+
+
+@pytest.fixture
+def cli_here(fresh_database_url, tmp_path, monkeypatch, capsys):
+    """The CLI's entry point run in this process (exit status, stdout, stderr), for tests
+    that would otherwise spend their time starting interpreters."""
+    from govdata.main import command_line
+    from govdata.platform.cli import run as run_cli
+    from govdata.platform.settings import get_settings
+
+    monkeypatch.setenv("GOVDATA_DATABASE_URL", fresh_database_url)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        status = run_cli(command_line(), list(args))
+        out, err = capsys.readouterr()
+        if ok:
+            assert status == 0, err
+        return subprocess.CompletedProcess(args, status, out, err)
+
+    run.url = fresh_database_url
+    run.cwd = tmp_path
+    yield run
+    get_settings.cache_clear()
+
+
+def setup_ledger(govdata) -> None:
+    """A migrated database with a few ledger entries, made in-process (the CLI's own
+    start-up is what is slow)."""
+    from govdata.platform import migrate, service
+    from govdata.platform.principal import Principal
+
+    migrate.upgrade(govdata.url)
+    db = Database(govdata.url)
+    actor = Principal.system("cli")
+    with db.transaction() as session:
+        service.create_department(session, actor, code="cq-dsj", name="重庆市大数据应用发展管理局",
+                                  uscc=synthetic_uscc("500000"), division_code="500000")
+        for n in range(4):
+            service.create_user(session, actor, username=f"clerk-{n}", department_code="cq-dsj",
+                                roles=["requester"])
+    db.dispose()
+
+
+def test_verify_with_checkpoint_names_the_first_removed_entry(cli_here):
+    govdata = cli_here
+    setup_ledger(govdata)
+    saved = govdata.cwd / "cp.json"
+    govdata("audit", "checkpoint", "--out", str(saved))
+    size = json.loads(saved.read_text())["size"]
+    assert size >= 5
+    bypass_ledger_guards(govdata.url, "DELETE FROM platform_audit_entry WHERE seq >= :first",
+                         {"first": size - 1})
+
+    plain = govdata("audit", "verify")  # the rest of the chain is consistent: only the
+    assert f"ledger ok: {size - 2} entries" in plain.stdout  # checkpoint sees the cut
+
+    result = govdata("audit", "verify", "--checkpoint", str(saved), ok=False)
+    assert result.returncode == 1 and result.stdout == ""
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert line.startswith("govdata: 账本校验失败")
+    assert f"{size - 2} < {size}" in line and f"first bad entry: {size - 1}" in line
+
+
+def test_verify_names_the_first_altered_entry(cli_here):
+    govdata = cli_here
+    setup_ledger(govdata)
+    bypass_ledger_guards(govdata.url, "UPDATE platform_audit_entry SET entry_hash = :h "
+                         "WHERE seq IN (3, 4)", {"h": "0" * 64})
+    result = govdata("audit", "verify", ok=False)
+    assert result.returncode == 1 and result.stdout == ""
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "条目 3 的哈希不符" in line and line.endswith("(first bad entry: 3)")

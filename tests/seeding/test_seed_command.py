@@ -65,5 +65,33 @@ def test_seed_twice_leaves_identical_data(fresh_database_url, tmp_path):
     expected = {entry["name"] for seed in files.load_seed_files() for entry in seed["resources"]
                 if entry.get("open_type") != "none" or entry.get("resource_class") == "basic"}
     assert expected <= loaded, sorted(expected - loaded)
+    assert seeded_codes(fresh_database_url) == codes_in_seed_order()
     accounts = govdata(fresh_database_url, tmp_path, "demo-accounts").stdout
     assert "cq-auditor" in accounts and "auditor" in accounts
+
+
+def codes_in_seed_order() -> dict[tuple[str, str], str]:
+    """The code each seed resource gets on a fresh database: per classification, numbered in
+    the order of the seed files (README: the same on every machine)."""
+    counters: dict[str, int] = {}
+    expected = {}
+    for seed in files.load_seed_files():
+        for entry in seed["resources"]:
+            number = counters[entry["classification"]] = counters.get(
+                entry["classification"], 0) + 1
+            expected[(entry["department"], entry["name"])] = (
+                f"{entry['classification']}/{number:06d}")
+    return expected
+
+
+def seeded_codes(url: str) -> dict[tuple[str, str], str]:
+    from govdata.platform.models import Department
+
+    db = Database(url)
+    with db.sessionmaker() as session:
+        rows = session.execute(select(Department.code, Resource.name, Resource.code)
+                               .join(Department, Department.id == Resource.department_id)).all()
+    db.dispose()
+    codes = {(department, name): code for department, name, code in rows}
+    assert codes[("cq-hbj", "重庆市城市空气质量日报")] == "211001/000001"
+    return codes
