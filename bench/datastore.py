@@ -42,6 +42,7 @@ import pyarrow.csv as pcsv
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench import _report
 from govdata.catalog import service as catalog_service
 from govdata.catalog.datastore import plan_export, query_rows, sensitivities, stream_export
 from govdata.catalog.datastore import service as datastore_service
@@ -56,6 +57,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/govdata_bench"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL_RATIO = 0.5
 GOAL_RSS_MB = 300
+QUICK = ["--rows", "20000", "--repeat", "1"]
 SYSTEM = Principal.system("bench")
 DEPARTMENT = "cq-sthjj-bench"
 STEWARD = "bench-steward"
@@ -329,11 +331,13 @@ def queries(db: Database, code: str) -> list[tuple[str, float]]:
 # --- report ----------------------------------------------------------------------------
 
 def line(label: str, seconds: float, rows: int, baseline: float | None = None,
-         goal: float | None = None) -> str:
+         goal: float | None = None, baseline_name: str | None = None) -> str:
     rate = rows / seconds
     text_ = f"  {label:<44} {seconds:7.2f} s  {rate:>11,.0f} rows/s"
     if baseline is not None:
         ratio = baseline / seconds
+        _report.figure(f"{label}, {rows:,} rows", rate, "rows/s", baseline=rows / baseline,
+                       baseline_name=baseline_name, ratio=ratio, at_least=goal)
         verdict = "" if goal is None else ("  ok" if ratio >= goal else "  BELOW GOAL")
         text_ += f"   ratio {ratio:4.2f}{verdict}"
     return text_
@@ -400,17 +404,21 @@ def main(argv: list[str] | None = None) -> None:
               f"medians of {args.repeat}")
         print(line("COPY FROM (psql \\copy, plain table)", med(copy_in), rows))
         print(line("ingest: load_data (check + typed table)", med(ours_in), rows,
-                   med(copy_in), GOAL_RATIO))
+                   med(copy_in), GOAL_RATIO, "COPY FROM"))
         print(line("COPY TO STDOUT (psql)", med(copy_out), rows))
-        print(line("export CSV via service", med(ours_out), rows, med(copy_out), GOAL_RATIO))
+        print(line("export CSV via service", med(ours_out), rows, med(copy_out), GOAL_RATIO,
+                   "COPY TO"))
         print(line("export CSV via service, masked", med(ours_masked), rows, med(copy_out),
-                   GOAL_RATIO))
+                   GOAL_RATIO, "COPY TO"))
         print(line("export CSV via HTTP (curl)", med(http_out), rows, med(copy_out),
-                   GOAL_RATIO))
+                   GOAL_RATIO, "COPY TO"))
         print(line("export CSV via HTTP, masked", med(http_masked), rows, med(copy_out),
-                   GOAL_RATIO))
+                   GOAL_RATIO, "COPY TO"))
         print(f"  exported {size / 1e6:.1f} MB via service, {http_size / 1e6:.1f} MB via HTTP")
         verdict = "ok" if rss_peak < GOAL_RSS_MB else "ABOVE GOAL"
+        _report.figure("server peak RSS (load, exports)", rss_peak, "MB", baseline=rss_before,
+                       baseline_name="RSS before", ratio=rss_peak / rss_before,
+                       goal_on="value", at_most=GOAL_RSS_MB)
         print(f"  server RSS: {rss_before:.0f} MB before, {rss_after:.0f} MB after, "
               f"peak {rss_peak:.0f} MB (goal < {GOAL_RSS_MB} MB: {verdict})")
         print("  query_rows on the same table (median of 20):")

@@ -42,6 +42,7 @@ from fastapi import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench import _report
 from bench.datastore import ITEMS, generate, postgres_url
 from govdata.catalog import service as catalog_service
 from govdata.catalog.datastore import query_rows
@@ -373,8 +374,18 @@ def main(argv: list[str] | None = None) -> None:
         print(line("audited (token, grant, ledger)", audited))
         verdict = "ok" if ratio >= GOAL_RATIO else "BELOW GOAL"
         print(f"  audited / ceiling: {ratio:.2f} (goal ≥ {GOAL_RATIO}: {verdict})")
+        _report.figure(f"audited exchange reads, {args.clients} clients", audited.rate,
+                       "requests/s", baseline=top.rate,
+                       baseline_name="ceiling: no auth, no audit", ratio=ratio,
+                       at_least=GOAL_RATIO)
         reads = audited.served + audited.refused
         same = "ok" if after - before == reads else "MISMATCH"
+        _report.figure("ledger entries per exchange read (served + refused)", after - before,
+                       "entries", baseline=reads, baseline_name="reads",
+                       ratio=(after - before) / reads if reads else None, at_least=1,
+                       at_most=1)
+        _report.figure("ledger chain verifies after the run", float(verified.ok), "(1 = yes)",
+                       goal_on="value", at_least=1)
         print(f"  ledger: {after - before:,} new entries for {audited.served:,} served + "
               f"{audited.refused:,} refused = {reads:,} reads ({same}); chain "
               f"{'verified' if verified.ok else 'BROKEN: ' + str(verified.reason)}, "

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bench import _portal
+from bench import _portal, _report
 from bench._portal import Case
 from bench.ckan_peer import SERVER_ENV, Report, upload
 from bench.datastore import libpq_url
@@ -137,6 +137,9 @@ def measure_downloads(report: Report, server, dumps: dict[str, str], url: str, t
             out[fmt][label] = {"seconds": seconds, "ratio": ratio, "peak_rss_mb": peak,
                                "first_byte_s": statistics.median(d.first_byte
                                                                  for d in downloads)}
+            _report.figure(f"download {fmt.upper()} {rows:,} rows: {label}", rows / seconds,
+                           "rows/s", baseline=rows / copy, baseline_name="COPY TO STDOUT",
+                           ratio=ratio, at_least=GOAL_EXPORT)
             report.say(f"    {label:<24} {seconds:6.2f} s {rows / seconds:>11,.0f} rows/s  "
                        f"ratio {ratio:4.2f} {'ok' if ratio >= GOAL_EXPORT else 'BELOW GOAL'}"
                        f"  peak RSS {peak:.0f} MB")

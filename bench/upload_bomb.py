@@ -27,6 +27,7 @@ import httpx
 import psutil
 from sqlalchemy.orm import Session
 
+from bench import _report
 from bench.datastore import ITEMS, STEWARD, Server, setup
 from govdata.platform import migrate
 from govdata.platform import service as platform_service
@@ -34,6 +35,7 @@ from govdata.platform.db import Database
 from govdata.platform.settings import get_settings
 
 GOAL_GROWTH_MB = 100
+QUICK = ["--cell-mb", "20"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -129,6 +131,11 @@ def main(argv: list[str] | None = None) -> None:
                 "content-type", "").endswith("json") else response.text[:80]
             verdict = "ok" if peak - before <= GOAL_GROWTH_MB and 400 <= response.status_code \
                 < 500 else "ABOVE GOAL"
+            _report.figure(f"{label}: answer status ({answer})", response.status_code, "",
+                           goal_on="value", at_least=400, at_most=499)
+            _report.figure(f"{label}: server RSS growth while refusing it", peak - before,
+                           "MB", baseline=before, baseline_name="RSS before",
+                           ratio=peak / before, goal_on="value", at_most=GOAL_GROWTH_MB)
             print(f"  {label:<15} {response.status_code} {answer}: server RSS {before:.0f} MB "
                   f"before, peak {peak:.0f} MB (+{peak - before:.0f} MB; goal ≤ "
                   f"+{GOAL_GROWTH_MB} MB: {verdict})", flush=True)
