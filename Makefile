@@ -39,3 +39,13 @@ clean:
 
 bench-peer: $(STAMP)
 	$(BIN)/python -m bench.ckan_peer $(PEER_ARGS)
+
+# Mutation testing (mutmut, configured in pyproject.toml) over the ledger, tokens, catalog
+# rules and datastore ingest: hours, never part of make test. `make fuzz` runs it (with the
+# long fuzzing run where that is defined); MUTANTS="govdata.platform.audit*" narrows it.
+.PHONY: fuzz mutation
+fuzz: mutation
+
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
+	$(BIN)/mutmut run $(MUTANTS); status=$$?; $(BIN)/mutmut results; exit $$status
