@@ -20,6 +20,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -32,6 +34,9 @@ from govdata.platform.principal import Principal  # noqa: E402
 from govdata.platform.settings import Settings, get_settings  # noqa: E402
 
 PG_URL = os.environ.get("GOVDATA_TEST_DATABASE_URL")
+# make fuzz (mutation testing) runs the tests through mutmut's trampolines: slower inputs
+hypothesis_settings.register_profile("mutation", max_examples=50, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
 SYSTEM = Principal.system("test")
 
 
