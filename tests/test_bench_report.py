@@ -65,9 +65,12 @@ def test_a_benchmark_that_failed_fails_the_run():
 
 
 def test_quick_run_of_the_ledger_writes_the_report(tmp_path):
+    """A real (quick) run; its figures are timings, so only the report's shape is checked,
+    and that the exit status follows the verdict written."""
     out = tmp_path / "RESULTS.md"
-    assert bench_main.main(["--quick", "--out", str(out), "ledger"]) == 0
+    status = bench_main.main(["--quick", "--out", str(out), "ledger"])
     text = out.read_text(encoding="utf-8")
     assert "quick mode" in text and "## ledger" in text
-    verify = next(line for line in text.splitlines() if "verify" in line)
-    assert "plain sha256 of the same bytes" in verify and verify.endswith("| ok |")
+    verify = next(line for line in text.splitlines() if "| sqlite: verify" in line)
+    assert "plain sha256 of the same bytes" in verify and "ratio ≥ 0.25" in verify
+    assert status == (1 if verify.endswith("| **SHORT OF GOAL** |") else 0)
