@@ -15,6 +15,7 @@ from govdata.catalog.datastore.api import RowQuery, StreamBind
 from govdata.catalog.datastore.export import stream_export
 from govdata.catalog.datastore.schemas import DataPage, page_response
 from govdata.openportal import datajson, dcat, publishing, service
+from govdata.openportal.deps import KeyAccessDep
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.openportal.schemas import (
     DOWNLOAD_FORMATS,
@@ -117,13 +118,16 @@ def dataset_records(
     session: SessionDep,
     settings: SettingsDep,
     rows: RowQuery,
+    access: KeyAccessDep,
     limit: RecordLimit = 20,
     offset: Offset = 0,
     include_total: bool = True,
 ) -> Response:
-    """A page of the data, desensitised. Masked items cannot be filtered or sorted on."""
+    """A page of the data, desensitised. Masked items cannot be filtered or sorted on.
+    Conditional data: with an approved applicant's API key (``Authorization``)."""
     result = service.query_records(session, name, settings=settings, limit=limit,
-                                   offset=offset, include_total=include_total, **rows)
+                                   offset=offset, include_total=include_total, access=access,
+                                   **rows)
     return page_response(result)
 
 
@@ -137,6 +141,7 @@ def download_dataset(
     settings: SettingsDep,
     bind: StreamBind,
     rows: RowQuery,
+    access: KeyAccessDep,
     format: Annotated[str, Query(pattern="^(csv|json|xlsx)$",
                                  description=" | ".join(DOWNLOAD_FORMATS))] = "csv",
     limit: Annotated[int | None, Query(ge=0)] = None,
@@ -149,8 +154,8 @@ def download_dataset(
     XLSX, desensitised."""
     dataset = service.open_resource(session, name)
     plan = service.plan_resource_download(
-        session, dataset, settings=settings, format=format, limit=limit, offset=offset,
-        bom=bom, header=header, **rows)
+        session, dataset, settings=settings, access=access, format=format, limit=limit,
+        offset=offset, bom=bom, header=header, **rows)
     readable = f"{dataset.name}.{format}"
     disposition = (f'attachment; filename="{service.dataset_name(dataset.code)}.{format}"; '
                    f"filename*=UTF-8''{quote(readable)}")

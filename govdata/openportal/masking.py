@@ -15,7 +15,7 @@ and ``/datastore/dump``, the pages' previews — reads through ``query_rows`` or
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from govdata.catalog.datastore import masks as masking
 from govdata.catalog.models import DataItem, Resource
@@ -35,8 +35,9 @@ class PublicMasks(Mapping[str, str]):
     """``{item name: sensitivity}`` for ``query_rows``/``plan_export``; any name it was not
     built with (a column the catalog does not list) reads as dropped."""
 
-    def __init__(self, resource: Resource) -> None:
-        self._known = {item.name: (item.sensitivity or "none") if is_public_item(item)
+    def __init__(self, resource: Resource, only: Collection[str] | None = None) -> None:
+        self._known = {item.name: (item.sensitivity or "none")
+                       if is_public_item(item) and (only is None or item.name in only)
                        else DROPPED for item in resource.items}
 
     def __getitem__(self, name: str) -> str:
@@ -49,5 +50,8 @@ class PublicMasks(Mapping[str, str]):
         return len(self._known)
 
 
-def public_masks(resource: Resource) -> Mapping[str, str]:
-    return PublicMasks(resource)
+def public_masks(resource: Resource, only: Collection[str] | None = None
+                 ) -> Mapping[str, str]:
+    """The masks of every public path; ``only`` (an applicant's granted items) drops
+    every other item too."""
+    return PublicMasks(resource, only)

@@ -1,12 +1,13 @@
 """Open-portal tables: what a dataset adds to its catalog entry on the public side
 (licence, coverage), its usage counts, links to data published elsewhere, and the rate
-limiter's shared counters."""
+limiter's shared counters; and the people side: public accounts, applications for
+conditional data, API keys, data requests and error reports."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govdata.platform.db import Base, UTCDateTime, new_id, utcnow
@@ -67,3 +68,117 @@ class RateWindow(Base):
     client: Mapped[str] = mapped_column(String(64), primary_key=True)
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- the people side: accounts, applications, API keys, requests and reports ------------
+
+class Account(Base):
+    """A member of the public with an account on the portal (email + Argon2id password),
+    needed to apply for conditional open data; not a platform user."""
+
+    __tablename__ = "openportal_account"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountSession(Base):
+    """A signed-in session of an account: the SHA-256 of a random token that the browser
+    keeps in a cookie or an API client sends as ``Bearer``; deleted on sign-out."""
+
+    __tablename__ = "openportal_account_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("openportal_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Application(Base):
+    """An application for a conditional open dataset (RULES.md §3): purpose, the data
+    items asked for, the security undertaking, the period; decided by an approver of the
+    providing department (a refusal gives reasons)."""
+
+    __tablename__ = "openportal_application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(
+        ForeignKey("catalog_resource.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("openportal_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    data_items: Mapped[list[str]] = mapped_column(JSON)
+    undertaking: Mapped[str] = mapped_column(Text)
+    until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    granted_items: Mapped[list[str] | None] = mapped_column(JSON)
+    granted_until: Mapped[dt.date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An approved applicant's key to one dataset's data, until the granted date. Only its
+    SHA-256 is kept (the key is shown once); ``prefix`` names it in lists."""
+
+    __tablename__ = "openportal_api_key"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("openportal_application.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class DataRequest(Base):
+    """The public asks for data that is not open yet (数据需求); its status and the
+    answer are public, the contact address is not."""
+
+    __tablename__ = "openportal_data_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[str | None] = mapped_column(
+        ForeignKey("platform_department.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("openportal_account.id", ondelete="SET NULL"))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ErrorReport(Base):
+    """A report of an error in an open dataset (纠错), answered by its department."""
+
+    __tablename__ = "openportal_error_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(
+        ForeignKey("catalog_resource.id", ondelete="CASCADE"), index=True)
+    data_item: Mapped[str | None] = mapped_column(String(100))
+    record: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("openportal_account.id", ondelete="SET NULL"))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

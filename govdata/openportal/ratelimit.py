@@ -7,7 +7,9 @@ with an expiry), else in PostgreSQL (an UNLOGGED table, one upsert per request),
 SQLite, which runs one worker, in the process's memory (``GOVDATA_RATE_LIMIT_BACKEND``
 chooses explicitly: ``memory``, ``database`` or ``redis``). The client is the peer address
 of the connection; behind a reverse proxy run uvicorn with ``--proxy-headers
---forwarded-allow-ips`` so that it is the proxy's ``X-Forwarded-For``.
+--forwarded-allow-ips`` so that it is the proxy's ``X-Forwarded-For``. A request with an
+approved applicant's valid API key counts against the key instead, at
+``GOVDATA_API_KEY_RATE_LIMIT_PER_MINUTE`` (0: unlimited).
 
 Public routers declare ``dependencies=[RATE_LIMITED]``.
 """
@@ -24,9 +26,13 @@ from fastapi import Depends, Request
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from govdata.openportal import apikeys
+from govdata.openportal.deps import presented_token
 from govdata.openportal.models import RateWindow
+from govdata.platform.deps import SessionDep
 from govdata.platform.errors import RateLimited
 from govdata.platform.settings import Settings
 
@@ -143,12 +149,27 @@ async def check(limiter: Limiter, client: str, per_minute: int,
                           retry_after=retry_after)
 
 
-async def limit_rate(request: Request) -> None:
+def _client(request: Request, session: Session, settings: Settings) -> tuple[str, int]:
+    """Whose count a request adds to: an applicant's valid API key, else the client IP."""
+    token = presented_token(request)
+    if apikeys.is_api_key(token):
+        key_id = apikeys.active_key_id(session, token)
+        if key_id is not None:
+            return f"key:{key_id}", settings.api_key_rate_limit_per_minute
+    client = request.client.host if request.client else "unknown"
+    return client[:64], settings.rate_limit_per_minute
+
+
+async def limit_rate(request: Request, session: SessionDep) -> None:
     settings: Settings = request.app.state.settings
     if settings.rate_limit_per_minute <= 0:
         return
-    client = request.client.host if request.client else "unknown"
-    await check(limiter_of(request.app), client[:64], settings.rate_limit_per_minute)
+    if apikeys.is_api_key(presented_token(request)):
+        client, per_minute = await run_in_threadpool(_client, request, session, settings)
+    else:
+        client, per_minute = _client(request, session, settings)
+    if per_minute > 0:
+        await check(limiter_of(request.app), client, per_minute)
 
 
 RATE_LIMITED = Depends(limit_rate)

@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, case, cast, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -47,11 +47,15 @@ from govdata.openportal.vocab import (
     Licence,
     theme_of_group,
 )
+from govdata.platform import audit
 from govdata.platform import service as platform_service
 from govdata.platform.errors import Forbidden, NotFound, RuleViolation
 from govdata.platform.models import Department
 from govdata.platform.principal import ANONYMOUS
 from govdata.platform.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from govdata.openportal.apikeys import KeyAccess
 
 NAME = re.compile(r"^([0-9]{6,16})-([0-9]{6,})$")
 MAX_LIMIT = 1_000
@@ -240,35 +244,65 @@ def view_dataset(session: Session, name: str, *, settings: Settings | None = Non
 
 # --- data ------------------------------------------------------------------------------
 
-def require_open_data(resource: Resource) -> None:
-    """403 ``open_data_conditional`` for a conditional dataset's data."""
-    if resource.open_type != "unconditional":
+def require_open_data(resource: Resource, access: KeyAccess | None = None) -> None:
+    """403 ``open_data_conditional`` for a conditional dataset's data, unless ``access``
+    (an approved applicant's API key) is for this dataset."""
+    if resource.open_type == "unconditional":
+        return
+    if access is None:
         raise Forbidden(f"{resource.name} 为有条件开放数据, 需经申请获批后方可获取数据 "
                         f"(开放条件: {resource.open_condition or '见数据集说明'})",
                         code="open_data_conditional")
+    if access.resource_id != resource.id:
+        raise Forbidden("该 API 密钥不适用于此数据集 (key of another dataset)",
+                        code="api_key_wrong_dataset")
+
+
+def data_masks(resource: Resource, access: KeyAccess | None = None) -> Mapping[str, str]:
+    """The public masks; with an applicant's key to conditional data, only the items the
+    provider granted are there."""
+    if access is None or resource.open_type == "unconditional":
+        return public_masks(resource)
+    return public_masks(resource, only=access.items)
+
+
+def _record_keyed_read(session: Session, resource: Resource, access: KeyAccess | None,
+                       action: str, *, query: Mapping[str, Any]) -> None:
+    """A read of conditional data with an applicant's key is on the ledger, with what was
+    asked (as text: entries hold no floats)."""
+    if access is None or resource.open_type == "unconditional":
+        return
+    asked = {key: str(value) for key, value in query.items() if value not in (None, "", 0)}
+    audit.record(session, access.principal(), action=action, resource=resource.code,
+                 application=access.application.id, key=access.key.prefix,
+                 data_items=access.items, query=asked or None)
 
 
 def query_resource(session: Session, resource: Resource, *,
-                   settings: Settings | None = None, **query: Any) -> QueryResult:
+                   settings: Settings | None = None, access: KeyAccess | None = None,
+                   **query: Any) -> QueryResult:
     """A page of an open dataset's data, desensitised and counted as a record query
     (``query_rows`` arguments: fields, filters, q, sort, limit, offset, include_total,
     records_format)."""
     settings = settings or get_settings()
-    require_open_data(resource)
-    result = query_rows(session, resource, masks=public_masks(resource), **query)
+    require_open_data(resource, access)
+    result = query_rows(session, resource, masks=data_masks(resource, access), **query)
+    _record_keyed_read(session, resource, access, "openportal.data.read", query=query)
     usage.count(session, resource.id, "record_queries",
                 every_seconds=settings.usage_flush_seconds)
     return result
 
 
 def records_text(session: Session, resource: Resource, *, format: str = "csv",
-                 settings: Settings | None = None, **query: Any) -> str:
+                 settings: Settings | None = None, access: KeyAccess | None = None,
+                 **query: Any) -> str:
     """A page of an open dataset's data as CSV or TSV text without a header (CKAN's
     ``records_format``), through the same export and masks as downloads; counted as a
     record query. ``query``: fields, filters, q, sort, limit, offset."""
     settings = settings or get_settings()
-    require_open_data(resource)
-    plan = plan_export(session, resource, masks=public_masks(resource), format=format, **query)
+    require_open_data(resource, access)
+    plan = plan_export(session, resource, masks=data_masks(resource, access), format=format,
+                       **query)
     body = b"".join(stream_export(session.connection(), plan)).decode("utf-8")
     usage.count(session, resource.id, "record_queries",
                 every_seconds=settings.usage_flush_seconds)
@@ -276,18 +310,21 @@ def records_text(session: Session, resource: Resource, *, format: str = "csv",
 
 
 def query_records(session: Session, name: str, *, settings: Settings | None = None,
-                  **query: Any) -> QueryResult:
+                  access: KeyAccess | None = None, **query: Any) -> QueryResult:
     """``query_resource`` for a dataset by name."""
-    return query_resource(session, open_resource(session, name), settings=settings, **query)
+    return query_resource(session, open_resource(session, name), settings=settings,
+                          access=access, **query)
 
 
 def plan_resource_download(session: Session, resource: Resource, *,
-                           settings: Settings | None = None, **options: Any) -> ExportPlan:
+                           settings: Settings | None = None, access: KeyAccess | None = None,
+                           **options: Any) -> ExportPlan:
     """Plan a desensitised download (``plan_export`` arguments) and count it; stream it
     with ``stream_export`` on a connection of its own."""
     settings = settings or get_settings()
-    require_open_data(resource)
-    plan = plan_export(session, resource, masks=public_masks(resource), **options)
+    require_open_data(resource, access)
+    plan = plan_export(session, resource, masks=data_masks(resource, access), **options)
+    _record_keyed_read(session, resource, access, "openportal.data.download", query=options)
     usage.count(session, resource.id, "downloads", every_seconds=settings.usage_flush_seconds)
     return plan
 

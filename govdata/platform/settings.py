@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_backend: Literal["auto", "memory", "database", "redis"] = "auto"
     redis_url: str | None = None
+    # The portal's people side: public accounts' sign-in sessions, applicants' API keys.
+    portal_session_hours: int = 168
+    api_key_rate_limit_per_minute: int = 1200
+    api_key_max_days: int = 366
 
     _split_dates = field_validator("holidays", "extra_workdays", mode="before")(_date_list)
 

@@ -25,10 +25,12 @@ from starlette.concurrency import run_in_threadpool
 from govdata.catalog.datastore import stream_export
 from govdata.catalog.datastore import upload as uploads
 from govdata.catalog.datastore.api import StreamBind
+from govdata.openportal import apikeys
 from govdata.openportal.api import base_url
 from govdata.openportal.ckan import datastore, read, write
 from govdata.openportal.ckan.context import ActionContext
 from govdata.openportal.ckan.errors import CkanError, as_ckan_error
+from govdata.openportal.deps import presented_token
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.platform import strictjson
 from govdata.platform.deps import SessionDep, SettingsDep, principal_from_token
@@ -109,25 +111,19 @@ async def action_input(request: Request, settings: Settings
     return data, None
 
 
-def raw_token(request: Request) -> str | None:
-    for header in ("authorization", "x-ckan-api-key"):
-        value = request.headers.get(header, "").strip()
-        if value:
-            scheme, _, rest = value.partition(" ")
-            return rest.strip() if scheme.lower() == "bearer" and rest.strip() else value
-    return None
-
-
 def action_context(request: Request, session, settings: Settings, bind,
                    received: uploads.Upload | None) -> ActionContext:
     ctx = ActionContext(session=session, principal=ANONYMOUS, settings=settings,
                         base_url=base_url(request, settings), bind=bind,
                         path=request.url.path, query=list(request.query_params.multi_items()),
                         files={"upload": received} if received else {})
-    token = raw_token(request)
+    token = presented_token(request)
     if token:
         try:
-            ctx.principal = principal_from_token(request, session, settings, token)
+            if apikeys.is_api_key(token):
+                ctx.access = apikeys.authenticate(session, token)
+            else:
+                ctx.principal = principal_from_token(request, session, settings, token)
         except DomainError as exc:
             ctx.token_problem = exc.detail
     return ctx

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from govdata.openportal.apikeys import KeyAccess
 from govdata.openportal.ckan.errors import ValidationError
 from govdata.platform.principal import Principal
 from govdata.platform.settings import Settings
@@ -23,7 +24,8 @@ FALSE = frozenset({"false", "no", "off", "0", "f", "n", ""})
 class ActionContext:
     """The request an action runs for. ``principal`` is anonymous when the token was
     missing or bad (``token_problem`` says what was wrong with it); ``path`` and
-    ``query`` are the request's, for ``_links``; ``files`` are multipart uploads."""
+    ``query`` are the request's, for ``_links``; ``files`` are multipart uploads;
+    ``access`` is what an approved applicant's API key opens (conditional data)."""
 
     session: Session
     principal: Principal
@@ -34,6 +36,7 @@ class ActionContext:
     query: list[tuple[str, str]] = field(default_factory=list)
     token_problem: str | None = None
     files: dict[str, Any] = field(default_factory=dict)
+    access: KeyAccess | None = None
 
 
 def as_bool(data: Mapping[str, Any], key: str, default: bool) -> bool:

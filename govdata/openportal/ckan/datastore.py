@@ -110,15 +110,15 @@ def datastore_search(ctx: ActionContext, data: Mapping[str, Any]) -> dict[str, A
         raise ValidationError({"records_format": [f"应为 {'|'.join(RECORDS_FORMATS)}"]})
     tabular = records_format in ("csv", "tsv")
     result = service.query_resource(ctx.session, resource, settings=ctx.settings,
-                                    limit=0 if tabular else limit, offset=offset,
+                                    access=ctx.access, limit=0 if tabular else limit, offset=offset,
                                     include_total=include_total,
                                     records_format="objects" if tabular else records_format,
                                     **query)
     records: Any = orjson.Fragment(result.records_json)  # passed on as the database wrote it
     if tabular:
         records = service.records_text(ctx.session, resource, format=records_format,
-                                       settings=ctx.settings, limit=limit, offset=offset,
-                                       **query)
+                                       settings=ctx.settings, access=ctx.access,
+                                       limit=limit, offset=offset, **query)
     out: dict[str, Any] = {key: echo(data[key]) for key in data if key != "id"}
     out.update(resource_id=ref, fields=result.fields, records=records, limit=limit,
                include_total=include_total, records_format=records_format,
@@ -157,7 +157,7 @@ def plan_dump(ctx: ActionContext, ref: str, data: Mapping[str, Any]) -> ExportPl
     resource = open_datastore_resource(ctx, ref)
     limit = as_int(data, "limit", None)
     return service.plan_resource_download(
-        ctx.session, resource, settings=ctx.settings,
+        ctx.session, resource, settings=ctx.settings, access=ctx.access,
         format="ndjson" if fmt == "xml" else fmt, records="lists",
         bom=as_bool(data, "bom", False), limit=limit, offset=as_int(data, "offset", 0) or 0,
         **_query(data))
