@@ -13,7 +13,8 @@ from govdata.exchange import api as exchange_api
 from govdata.exchange import cli as exchange_cli
 from govdata.exchange import jobs as exchange_jobs
 from govdata.openportal import api as openportal_api
-from govdata.openportal import people_api
+from govdata.openportal import pages as openportal_pages
+from govdata.openportal import people_api, people_pages
 from govdata.openportal.ckan import api as ckan_api
 from govdata.platform import cli as platform_cli
 from govdata.platform.app import create_app as create_platform_app
@@ -25,7 +26,7 @@ from govdata.seeding import cli as seeding_cli
 def routers() -> list:
     return [catalog_api.router, datastore_api.router, exchange_api.router,
             openportal_api.router, people_api.router, openportal_api.metadata_router,
-            ckan_api.router]
+            ckan_api.router, openportal_pages.router, people_pages.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

@@ -142,7 +142,21 @@ class ApiKey(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
 
 
-class DataRequest(Base):
+class Answered:
+    """Who submitted (an account, or no one; a contact address kept private), the public
+    status and the provider's answer: what data requests and error reports share."""
+
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("openportal_account.id", ondelete="SET NULL"))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DataRequest(Answered, Base):
     """The public asks for data that is not open yet (数据需求); its status and the
     answer are public, the contact address is not."""
 
@@ -153,17 +167,9 @@ class DataRequest(Base):
     description: Mapped[str] = mapped_column(Text)
     department_id: Mapped[str | None] = mapped_column(
         ForeignKey("platform_department.id"), index=True)
-    account_id: Mapped[str | None] = mapped_column(
-        ForeignKey("openportal_account.id", ondelete="SET NULL"))
-    contact_email: Mapped[str | None] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    answer: Mapped[str | None] = mapped_column(Text)
-    answered_by: Mapped[str | None] = mapped_column(String(100))
-    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ErrorReport(Base):
+class ErrorReport(Answered, Base):
     """A report of an error in an open dataset (纠错), answered by its department."""
 
     __tablename__ = "openportal_error_report"
@@ -174,11 +180,3 @@ class ErrorReport(Base):
     data_item: Mapped[str | None] = mapped_column(String(100))
     record: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str | None] = mapped_column(
-        ForeignKey("openportal_account.id", ondelete="SET NULL"))
-    contact_email: Mapped[str | None] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    answer: Mapped[str | None] = mapped_column(Text)
-    answered_by: Mapped[str | None] = mapped_column(String(100))
-    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

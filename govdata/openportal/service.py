@@ -293,6 +293,39 @@ def query_resource(session: Session, resource: Resource, *,
     return result
 
 
+CHART_TYPES = {"date": ("D", "T"), "number": ("I", "F", "N", "Y")}
+
+
+def chart_items(resource: Resource) -> tuple[DataItem, DataItem] | None:
+    """The first unmasked date item and number item of a dataset, if it has both (its
+    page draws the number over time)."""
+    shown = [item for item in public_items(resource)
+             if (item.sensitivity or "none") in ("none", "uscc")]
+    dates = [item for item in shown if item.data_type in CHART_TYPES["date"]]
+    numbers = [item for item in shown if item.data_type in CHART_TYPES["number"]]
+    return (dates[0], numbers[0]) if dates and numbers else None
+
+
+def preview_rows(session: Session, resource: Resource, *, limit: int, offset: int
+                 ) -> QueryResult:
+    """A page of an unconditional dataset for its page's preview table, through the
+    public masks; not counted as a record query (the page view is counted)."""
+    require_open_data(resource)
+    return query_rows(session, resource, masks=public_masks(resource), limit=limit,
+                      offset=offset)
+
+
+def chart_rows(session: Session, resource: Resource, *, date_item: str, value_item: str,
+               limit: int = 2000) -> list[tuple[Any, Any]]:
+    """Up to ``limit`` (date, number) pairs of an unconditional dataset, newest last,
+    through the public masks; not counted as usage (it is part of the page view)."""
+    require_open_data(resource)
+    result = query_rows(session, resource, masks=public_masks(resource),
+                        fields=[date_item, value_item], sort=f"{date_item} desc",
+                        limit=limit, include_total=False, records_format="lists")
+    return [(row[0], row[1]) for row in reversed(result.records)]
+
+
 def records_text(session: Session, resource: Resource, *, format: str = "csv",
                  settings: Settings | None = None, access: KeyAccess | None = None,
                  **query: Any) -> str:
@@ -603,6 +636,17 @@ def portal_stats(session: Session, *, settings: Settings | None = None) -> dict[
         "departments": catalog["departments"],
         "usage": totals,
     }
+
+
+def most_used(session: Session, *, limit: int = 6, settings: Settings | None = None
+              ) -> list[OpenDataset]:
+    """The open datasets used most (views, record queries and downloads together)."""
+    settings = settings or get_settings()
+    used = Usage.views + Usage.record_queries + Usage.downloads
+    resources = session.scalars(
+        select(Resource).join(Usage, Usage.resource_id == Resource.id).where(*open_clause())
+        .order_by(used.desc(), Resource.code).limit(limit))
+    return describe(session, list(resources), settings)
 
 
 def usage_totals(session: Session) -> dict[str, int]:

@@ -88,6 +88,21 @@ def plan(dataset: str, resource_id: str, department: str) -> dict[str, list[tupl
         "/dataset/{name}.jsonld": [("GET", f"/dataset/{dataset}.jsonld", {})],
         "/dataset/{name}.ttl": [("GET", f"/dataset/{dataset}.ttl", {})],
         "/data.json": [("GET", "/data.json", {})],
+        # the pages
+        "/": [("GET", "/", {})],
+        "/datasets": [("GET", "/datasets", {}), ("GET", "/datasets", {"params": {"q": "低保"}})],
+        "/datasets/{name}": [("GET", f"/datasets/{dataset}", {}),
+                             ("GET", f"/datasets/{dataset}", {"params": {"page": 2}})],
+        "/departments/{code}": [("GET", f"/departments/{department}", {})],
+        "/coverage": [("GET", "/coverage", {})],
+        "/developers": [("GET", "/developers", {})],
+        "/datasets/{name}/report": [("GET", f"/datasets/{dataset}/report", {})],
+        "/datasets/{name}/apply": [("GET", f"/datasets/{dataset}/apply", {})],
+        "/requests": [("GET", "/requests", {})],
+        "/requests/new": [("GET", "/requests/new", {})],
+        "/account/sign-in": [("GET", "/account/sign-in", {})],
+        "/account/sign-up": [("GET", "/account/sign-up", {})],
+        "/account": [("GET", "/account", {})],
     }
 
 
@@ -112,7 +127,17 @@ PEOPLE_SIDE = {
     ("GET", "/api/v1/open/error-reports/{report_id}"),
     ("POST", "/api/v1/open/error-reports/{report_id}/answer"),
 }
-NOT_READS = {("PATCH", "/api/v1/open/datasets/{name}"), *PEOPLE_SIDE}
+# The people side's pages: forms that change state, and status pages of one request,
+# report or application (no dataset's data; their masking is that of the API above).
+PEOPLE_PAGES = {
+    ("POST", "/account/sign-up"), ("POST", "/account/sign-in"), ("POST", "/account/sign-out"),
+    ("POST", "/datasets/{name}/apply"), ("GET", "/account/applications/{application_id}"),
+    ("POST", "/account/applications/{application_id}/keys"),
+    ("POST", "/account/keys/{key_id}/revoke"), ("POST", "/requests"),
+    ("GET", "/requests/{request_id}"), ("POST", "/datasets/{name}/report"),
+    ("GET", "/reports/{report_id}"),
+}
+NOT_READS = {("PATCH", "/api/v1/open/datasets/{name}"), *PEOPLE_SIDE, *PEOPLE_PAGES}
 
 
 def all_routes(routes):
@@ -166,7 +191,8 @@ def test_no_public_route_shows_personal_data(api, people, dept, path):
         leaked = [value for value in FORBIDDEN if value in body]
         assert not leaked, (url, options, leaked)
         seen.append(body)
-    if path in ("/api/v1/open/datasets/{name}/records", "/datastore/dump/{resource_id}"):
+    if path in ("/api/v1/open/datasets/{name}/records", "/datastore/dump/{resource_id}",
+                "/datasets/{name}"):
         assert any("张**" in body for body in seen)  # the data was there, masked
 
 
