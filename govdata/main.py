@@ -9,6 +9,7 @@ from govdata.catalog import api as catalog_api
 from govdata.catalog import cli as catalog_cli
 from govdata.catalog.datastore import api as datastore_api
 from govdata.catalog.datastore import cli as datastore_cli
+from govdata.console import api as console_api
 from govdata.exchange import api as exchange_api
 from govdata.exchange import cli as exchange_cli
 from govdata.exchange import jobs as exchange_jobs
@@ -26,7 +27,7 @@ from govdata.seeding import cli as seeding_cli
 def routers() -> list:
     return [catalog_api.router, datastore_api.router, exchange_api.router,
             openportal_api.router, people_api.router, openportal_api.metadata_router,
-            ckan_api.router, openportal_pages.router, people_pages.router]
+            ckan_api.router, console_api.router, openportal_pages.router, people_pages.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

@@ -226,13 +226,15 @@ def list_events(
     action: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    outcome: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
     """Ledger entries, newest first, filtered on the indexed columns."""
     conditions = []
     for column, value in ((_TABLE.c.actor, actor), (_TABLE.c.department, department),
-                          (_TABLE.c.resource, resource), (_TABLE.c.action, action)):
+                          (_TABLE.c.resource, resource), (_TABLE.c.action, action),
+                          (_TABLE.c.outcome, outcome)):
         if value is not None:
             conditions.append(column == value)
     if since is not None:

@@ -154,5 +154,27 @@ def revoke_token(session: Session, principal: Principal, *, jti: str,
     return revoked
 
 
+def sign_out(session: Session, principal: Principal) -> None:
+    """Anyone may revoke the token they are using (the console's sign-out)."""
+    if principal.jti is None or session.get(RevokedToken, principal.jti):
+        return
+    session.add(RevokedToken(jti=principal.jti, revoked_by=principal.username))
+    session.flush()
+    audit.record(session, principal, action="token.revoke", resource=f"token:{principal.jti}",
+                 reason="sign-out")
+
+
 def is_revoked(session: Session, jti: str) -> bool:
     return session.get(RevokedToken, jti) is not None
+
+
+def list_users(session: Session, principal: Principal, *, department: str | None = None,
+               limit: int = 20, offset: int = 0) -> tuple[list[User], int]:
+    """Accounts, by username; administrators only."""
+    require(principal, "admin")
+    query = select(User)
+    if department is not None:
+        query = query.where(User.department_id == get_department(session, department).id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(User.username).limit(limit).offset(offset)).all()
+    return list(rows), total
