@@ -24,6 +24,8 @@ LABELS = {
     "GRANT_STATUS": {"active": "有效", "revoked": "已撤销", "expired": "已到期",
                      "suspended": "已暂停"},
     "DISPUTE_STATUS": {"open": "待答复", "answered": "已答复"},
+    "DATA_TYPE": dict(vocab.DATA_TYPES),
+    "SENSITIVITY": {str(k): v for k, v in vocab.SENSITIVITY_LABEL.items()},
     "EVENT": {"submitted": "提交申请", "granted": "自动授权", "approved": "批准",
               "refused": "拒绝", "withdrawn": "撤回", "revoked": "撤销授权", "expired": "到期"},
 }

@@ -13,8 +13,8 @@ from xml.sax.saxutils import escape
 from markupsafe import Markup
 
 PALETTE = ("#1f5fa8", "#d9822b", "#2e8b57", "#b03a48", "#7a5ea8", "#4a8a9a")
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 40, 56
+WIDTH, HEIGHT = 640, 320
+LEFT, RIGHT, TOP, BOTTOM = 60, 16, 48, 64
 
 
 def nice_ceiling(value: float) -> float:
@@ -40,21 +40,21 @@ def _text(x: float, y: float, content: str, *, anchor: str = "middle", size: int
 
 def _frame(title: str, top: float, unit: str) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
-    parts = [_text(WIDTH / 2, 22, title, size=15, fill="#111", extra=' font-weight="bold"')]
+    parts = [_text(WIDTH / 2, 24, title, size=20, fill="#111", extra=' font-weight="bold"')]
     for i in range(5):
         value = top * i / 4
         y = HEIGHT - BOTTOM - plot_h * i / 4
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
                      f'stroke="#ddd" stroke-width="1"/>')
-        parts.append(_text(LEFT - 6, y + 4, _number(value), anchor="end", size=11))
+        parts.append(_text(LEFT - 6, y + 5, _number(value), anchor="end", size=14))
     if unit:
-        parts.append(_text(8, TOP - 10, unit, anchor="start", size=11))
+        parts.append(_text(8, TOP - 8, unit, anchor="start", size=14))
     return parts
 
 
 def _x_labels(labels: Sequence[str], centres: Sequence[float]) -> list[str]:
-    step = max(1, math.ceil(len(labels) / 12))  # at most a dozen labels fit
-    return [_text(x, HEIGHT - BOTTOM + 16, label, size=11)
+    step = max(1, math.ceil(len(labels) / 8))  # at most eight labels fit
+    return [_text(x, HEIGHT - BOTTOM + 20, label, size=14)
             for i, (label, x) in enumerate(zip(labels, centres, strict=True)) if i % step == 0]
 
 
@@ -62,9 +62,9 @@ def _legend(names: Sequence[str]) -> list[str]:
     parts, x = [], LEFT
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
-        parts.append(f'<rect x="{x}" y="{HEIGHT - 22}" width="12" height="12" fill="{colour}"/>')
-        parts.append(_text(x + 16, HEIGHT - 12, name, anchor="start", size=12))
-        x += 28 + 13 * len(name)
+        parts.append(f'<rect x="{x}" y="{HEIGHT - 24}" width="14" height="14" fill="{colour}"/>')
+        parts.append(_text(x + 18, HEIGHT - 12, name, anchor="start", size=14))
+        x += 32 + 15 * len(name)
     return parts
 
 
