@@ -170,6 +170,6 @@ def access_log(
     if until is not None:
         where.append(table.c.occurred_at < audit.timestamp(until))
     total = session.scalar(select(func.count()).select_from(table).where(*where)) or 0
-    rows = session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.seq.desc())
+    rows = session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())
                            .limit(limit).offset(offset))
     return list(rows), total

@@ -103,7 +103,7 @@ def serve(
     serving.serve("govdata.main:create_app", host=host, port=port, workers=workers)
 
 
-WORKER_JOBS: list[worker.JobFactory] = []
+WORKER_JOBS: list[worker.JobFactory] = [audit.jobs]
 
 
 def register_worker_jobs(factory: worker.JobFactory) -> None:
@@ -173,12 +173,22 @@ def token_revoke(jti: str) -> None:
     typer.echo(f"revoked {jti}")
 
 
+def seal_waiting() -> None:
+    db = Database(get_settings().database_url)
+    try:
+        audit.seal_all(db)
+    finally:
+        db.dispose()
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint_file: Annotated[Path | None, typer.Option("--checkpoint",
                                                           help="a signed checkpoint file")] = None,
 ) -> None:
-    """Recompute the hash chain (and, given a checkpoint, prove the prefix unchanged)."""
+    """Seal the entries waiting, then recompute the hash chain (and, given a checkpoint,
+    prove the prefix unchanged)."""
+    seal_waiting()
     with unit_of_work() as session:
         if checkpoint_file is None:
             result = audit.verify(session)
@@ -187,14 +197,17 @@ def audit_verify(
             result = checkpoint.check(session, get_settings(), saved)
     if not result.ok:
         fail(f"账本校验失败: {result.reason} (first bad entry: {result.first_bad_seq})")
-    typer.echo(f"ledger ok: {result.entries} entries, head {result.head_hash}")
+    waiting = f"; {result.unsealed} written since, not yet sealed" if result.unsealed else ""
+    typer.echo(f"ledger ok: {result.entries} entries, head {result.head_hash}{waiting}")
 
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(
     out: Annotated[Path, typer.Option(help="file to write")] = Path("var/checkpoint.json"),
 ) -> None:
-    """Sign the chain head and size with Ed25519 and write it to a file."""
+    """Seal the entries waiting, then sign the chain head and size with Ed25519 and write
+    it to a file."""
+    seal_waiting()
     with unit_of_work() as session:
         signed = checkpoint.create(session, get_settings())
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,12 +10,14 @@ from sqlalchemy import (
     Boolean,
     Computed,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     cast,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -115,7 +117,12 @@ def _from_body(key: str) -> Computed:
 
 class AuditEntry(Base):
     """One ledger entry. ``body`` is the canonical JSON that was hashed; the indexed
-    columns are generated from it by the database, so they cannot disagree with it."""
+    columns are generated from it by the database, so they cannot disagree with it.
+
+    An entry is written with the act it records, unsealed (``seq`` and ``entry_hash``
+    null) on PostgreSQL; the sequencer (``audit.seal``) later gives it its place in the
+    chain. ``id`` is the order entries arrived in; ``seq`` the chain's order.
+    """
 
     __tablename__ = "platform_audit_entry"
     __table_args__ = (
@@ -124,13 +131,17 @@ class AuditEntry(Base):
         Index("ix_platform_audit_entry_resource", "resource"),
         Index("ix_platform_audit_entry_action", "action"),
         Index("ix_platform_audit_entry_occurred_at", "occurred_at"),
+        Index("ix_platform_audit_entry_unsealed", "id", postgresql_where=text("seq IS NULL"),
+              sqlite_where=text("seq IS NULL")),
     )
 
-    # On SQLite an INTEGER PRIMARY KEY is the rowid: entries are stored in chain order.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                     primary_key=True, autoincrement=False)
+    # On SQLite an INTEGER PRIMARY KEY is the rowid.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), Identity(),
+                                    primary_key=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                            unique=True)
     body: Mapped[str] = mapped_column(LedgerBody)
-    entry_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[str] = mapped_column(Text, _from_body("at"))
     actor: Mapped[str | None] = mapped_column(Text, _from_body("actor"))
     department: Mapped[str | None] = mapped_column(Text, _from_body("department"))

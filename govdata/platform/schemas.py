@@ -71,7 +71,7 @@ class UserOut(BaseModel):
 
 
 class AuditEventOut(BaseModel):
-    seq: int
+    seq: int | None  # null until the sequencer seals the entry
     occurred_at: str
     actor: str | None
     department: str | None
@@ -79,7 +79,7 @@ class AuditEventOut(BaseModel):
     resource: str | None
     outcome: str
     entry: dict[str, Any]
-    entry_hash: str
+    entry_hash: str | None
 
 
 class VerificationOut(BaseModel):
@@ -88,3 +88,4 @@ class VerificationOut(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    unsealed: int

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = 3600.0
     worker_poll_seconds: float = 1.0
     worker_reminder_seconds: float = 300.0  # how often the worker looks for deadlines
+    audit_seal_seconds: float = 1.0  # how often the worker seals new ledger entries
 
     upload_max_bytes: int = 1 << 30
     json_body_max_bytes: int = 1 << 20  # every route with a JSON (or form) body

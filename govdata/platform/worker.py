@@ -1,6 +1,8 @@
-"""``govdata worker``: the jobs that run beside the web servers, each on its own interval.
+"""``govdata worker``: the jobs that run beside the web servers, each on its own interval
+in a thread of its own.
 
-Parts hand in their jobs (``govdata.main``); the kernel knows none of them. A job is a
+The kernel's own job is the ledger's sequencer (``audit.jobs``); parts hand in theirs
+(``govdata.main``). A job is a
 function that does one round of work in its own transactions and returns how much it did;
 an error in one round is logged and the job runs again at its next turn. SIGTERM or SIGINT
 stops the loop between rounds.
@@ -11,7 +13,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -44,14 +45,22 @@ def run_round(job: Job) -> int:
 
 
 def run(jobs: Sequence[Job], stop: threading.Event) -> None:
-    """Run every job on its interval until ``stop`` is set."""
-    due = {job.name: 0.0 for job in jobs}
+    """Run every job on its interval, each in a thread of its own (a slow round of one,
+    say a webhook that times out, never delays another), until ``stop`` is set."""
+    threads = [threading.Thread(target=_repeat, args=(job, stop), name=job.name, daemon=True)
+               for job in jobs]
+    for thread in threads:
+        thread.start()
+    while not stop.wait(1.0):
+        pass
+    for thread in threads:
+        thread.join()
+
+
+def _repeat(job: Job, stop: threading.Event) -> None:
     while not stop.is_set():
-        for job in jobs:
-            if time.monotonic() >= due[job.name]:
-                run_round(job)
-                due[job.name] = time.monotonic() + job.every
-        stop.wait(max(0.0, min(due.values()) - time.monotonic()))
+        run_round(job)
+        stop.wait(job.every)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -164,4 +164,4 @@ def ledger(session, action: str, outcome: str | None = None) -> list[dict]:
     query = select(AuditEntry.body).where(AuditEntry.action == action)
     if outcome is not None:
         query = query.where(AuditEntry.outcome == outcome)
-    return [json.loads(body) for body in session.scalars(query.order_by(AuditEntry.seq))]
+    return [json.loads(body) for body in session.scalars(query.order_by(AuditEntry.id))]

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from govdata.platform import audit, checkpoint
+from govdata.platform import audit, checkpoint, migrate
 from govdata.platform.db import Database
 from govdata.platform.principal import Principal
 from tests.conftest import postgres_only
@@ -48,10 +48,18 @@ def chain_length(session) -> int:
     return session.execute(text("SELECT count(*) FROM platform_audit_entry")).scalar()
 
 
+def sealed(session, ids: list[int]) -> list[int]:
+    """Run the sequencer; the sequence numbers the entries ``ids`` were given."""
+    audit.seal(session, wait=True)
+    return [session.execute(text("SELECT seq FROM platform_audit_entry WHERE id = :i"),
+                            {"i": i}).scalar_one() for i in ids]
+
+
 def test_entries_chain_and_verify(session):
-    start = chain_length(session)
-    seqs = [audit.record(session, ALICE, action="resource.publish", resource=f"101001/00000{i}",
-                         data_items=["name", "uscc"], row_count=i) for i in range(3)]
+    start = audit.verify(session).entries
+    seqs = sealed(session, [
+        audit.record(session, ALICE, action="resource.publish", resource=f"101001/00000{i}",
+                     data_items=["name", "uscc"], row_count=i) for i in range(3)])
     assert seqs == list(range(start + 1, start + 4))
     result = audit.verify(session)
     assert result.ok and result.entries == start + 3
@@ -80,7 +88,7 @@ def drop_guards(session, dialect):
 
 
 def test_ledger_refuses_update_and_delete(session, dialect):
-    seq = audit.record(session, ALICE, action="x.test")
+    [seq] = sealed(session, [audit.record(session, ALICE, action="x.test")])
     for statement in ("UPDATE platform_audit_entry SET actor = 'mallory' WHERE seq = :s",
                       "DELETE FROM platform_audit_entry WHERE seq = :s"):
         nested = session.begin_nested()
@@ -90,7 +98,8 @@ def test_ledger_refuses_update_and_delete(session, dialect):
 
 
 def test_tampered_body_is_named(session, dialect):
-    seqs = [audit.record(session, ALICE, action="x.test", row_count=i) for i in range(5)]
+    seqs = sealed(session, [audit.record(session, ALICE, action="x.test", row_count=i)
+                            for i in range(5)])
     drop_guards(session, dialect)
     session.execute(text(f"UPDATE platform_audit_entry SET body = {as_body(dialect, ':b')} "
                          "WHERE seq = :s"), {"b": body_of(session, seqs[2]).replace(
@@ -102,7 +111,7 @@ def test_tampered_body_is_named(session, dialect):
 
 def test_index_columns_cannot_be_altered_apart_from_the_body(session, dialect):
     """actor, department, action, ... are generated from the hashed body by the database."""
-    seqs = [audit.record(session, ALICE, action="x.test") for _ in range(2)]
+    seqs = sealed(session, [audit.record(session, ALICE, action="x.test") for _ in range(2)])
     drop_guards(session, dialect)
     nested = session.begin_nested()
     with pytest.raises(DBAPIError):
@@ -119,7 +128,7 @@ def test_index_columns_cannot_be_altered_apart_from_the_body(session, dialect):
 
 
 def test_deleted_entry_is_named(session, dialect):
-    seqs = [audit.record(session, ALICE, action="x.test") for _ in range(3)]
+    seqs = sealed(session, [audit.record(session, ALICE, action="x.test") for _ in range(3)])
     drop_guards(session, dialect)
     session.execute(text("DELETE FROM platform_audit_entry WHERE seq = :s"), {"s": seqs[1]})
     result = audit.verify(session)
@@ -164,7 +173,7 @@ def test_events_api_filters(client, session, make_user, auth):
 def test_verify_api(client, session, make_user, auth, dialect):
     auditor = make_user("auditor")
     assert client.get("/api/v1/audit/verify", headers=auth(auditor)).json()["ok"] is True
-    seq = audit.record(session, ALICE, action="x.test")
+    [seq] = sealed(session, [audit.record(session, ALICE, action="x.test")])
     drop_guards(session, dialect)
     session.execute(text("UPDATE platform_audit_entry SET entry_hash = :h WHERE seq = :s"),
                     {"h": "f" * 64, "s": seq})
@@ -175,14 +184,16 @@ def test_verify_api(client, session, make_user, auth, dialect):
 def test_checkpoint_detects_a_rewritten_prefix(session, settings, dialect):
     for i in range(4):
         audit.record(session, ALICE, action="x.test", row_count=i)
+    audit.seal(session, wait=True)
     signed = checkpoint.create(session, settings)
     assert checkpoint.check(session, settings, signed).ok
     audit.record(session, ALICE, action="x.after")
+    audit.seal(session, wait=True)
     assert checkpoint.check(session, settings, signed).ok  # appending is fine
     # Rewrite the whole chain consistently: plain verify cannot see it, the checkpoint can.
     drop_guards(session, dialect)
     rows = session.execute(text("SELECT seq, CAST(body AS TEXT) FROM platform_audit_entry "
-                                "ORDER BY seq")).all()
+                                "WHERE seq IS NOT NULL ORDER BY seq")).all()
     prev = audit.GENESIS_HASH
     for seq, body in rows:
         if seq == 1:
@@ -207,12 +218,89 @@ def test_checkpoint_signature_is_checked(session, settings):
     assert refused.value.code == "checkpoint_signature_invalid"
 
 
+def test_unsealed_entries_are_reported_then_sealed(session, dialect):
+    before = audit.verify(session)
+    ids = [audit.record(session, ALICE, action="x.test", row_count=i) for i in range(3)]
+    waiting = audit.verify(session)
+    assert waiting.ok
+    if dialect == "postgresql":  # written with the act, sealed by the sequencer
+        assert (waiting.entries, waiting.unsealed) == (before.entries, before.unsealed + 3)
+        assert audit.seal(session, wait=True) == before.unsealed + 3
+    else:  # SQLite seals each entry as it is written
+        assert (waiting.entries, waiting.unsealed) == (before.entries + 3, 0)
+        assert audit.seal(session) == 0
+    after = audit.verify(session)
+    assert after.ok and after.unsealed == 0
+    assert after.entries == before.entries + before.unsealed + 3
+    assert sealed(session, ids) == list(range(after.entries - 2, after.entries + 1))
+
+
+def test_verify_api_reports_unsealed(client, session, make_user, auth, dialect):
+    auditor = make_user("auditor")
+    audit.seal(session, wait=True)
+    audit.record(session, ALICE, action="x.test")
+    body = client.get("/api/v1/audit/verify", headers=auth(auditor)).json()
+    assert body["ok"] is True and body["unsealed"] == (1 if dialect == "postgresql" else 0)
+    events = client.get("/api/v1/audit/events", headers=auth(auditor),
+                        params={"action": "x.test"}).json()
+    assert events["total"] == 1  # listed before it is sealed
+    assert (events["items"][0]["seq"] is None) == (dialect == "postgresql")
+
+
+def test_trigger_lets_only_sealing_through(session, database_url):
+    """An unsealed entry can be given its seq and hash once; nothing else changes."""
+    postgres_only(database_url)
+    entry = audit.record(session, ALICE, action="x.test")
+    body = body_of_id(session, entry)
+    refused = [
+        ("UPDATE platform_audit_entry SET body = CAST(:b AS JSON), seq = -1, entry_hash = 'x'"
+         " WHERE id = :i", {"b": body.replace("x.test", "x.forged"), "i": entry}),
+        ("UPDATE platform_audit_entry SET seq = -1 WHERE id = :i", {"i": entry}),
+        ("DELETE FROM platform_audit_entry WHERE id = :i", {"i": entry}),
+    ]
+    for statement, params in refused:
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError):
+            session.execute(text(statement), params)
+        nested.rollback()
+    [seq] = sealed(session, [entry])
+    nested = session.begin_nested()
+    with pytest.raises(DBAPIError):  # sealed once, sealed for good
+        session.execute(text("UPDATE platform_audit_entry SET seq = :s, entry_hash = 'x' "
+                             "WHERE id = :i"), {"s": seq + 1000, "i": entry})
+    nested.rollback()
+    assert audit.verify(session).ok
+
+
+def body_of_id(session, entry: int) -> str:
+    return session.execute(text("SELECT CAST(body AS TEXT) FROM platform_audit_entry "
+                                "WHERE id = :i"), {"i": entry}).scalar()
+
+
+def test_one_sequencer_at_a_time(database_url):
+    postgres_only(database_url)
+    db = Database(database_url)
+    audit.seal_all(db)
+    with db.transaction() as session:
+        audit.record(session, ALICE, action="x.test")
+    with Session(db.engine) as first, first.begin():
+        assert audit.seal(first) == 1
+        with Session(db.engine) as second, second.begin():
+            assert audit.seal(second) == 0  # the first still holds the sequencer's lock
+    with Session(db.engine) as session:
+        result = audit.verify(session)
+    db.dispose()
+    assert result.ok and result.unsealed == 0
+
+
 def test_concurrent_writers_build_one_chain(database_url):
-    """8 writers appending and committing at once on PostgreSQL: one valid chain."""
+    """8 writers appending and committing at once on PostgreSQL while two sequencers seal
+    at once: one valid chain holding every entry."""
     postgres_only(database_url)
     db = Database(database_url)
     writers, per_writer = 8, 25
-    barrier = threading.Barrier(writers)
+    barrier = threading.Barrier(writers + 2)
+    writing = threading.Event()
     errors: list[BaseException] = []
 
     def write(n: int) -> None:
@@ -224,16 +312,65 @@ def test_concurrent_writers_build_one_chain(database_url):
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
+    def sequence() -> None:
+        try:
+            barrier.wait()
+            while writing.is_set():
+                audit.seal_all(db, wait=False)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    audit.seal_all(db)
     with Session(db.engine) as session:
         before = audit.verify(session).entries
+    writing.set()
+    sequencers = [threading.Thread(target=sequence) for _ in range(2)]
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
+    for thread in sequencers + threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors
+    writing.clear()
+    for thread in sequencers:
+        thread.join()
+    audit.seal_all(db)
     with Session(db.engine) as session:
         result = audit.verify(session)
     db.dispose()
+    assert not errors
     assert result.ok, result.reason
-    assert result.entries == before + writers * per_writer
+    assert result.entries == before + writers * per_writer and result.unsealed == 0
+
+
+def test_migration_keeps_the_chain_written_before_it(fresh_database_url):
+    """Entries sealed by the old append (seq in the body, seq the key) stay verified; new
+    entries continue the chain; downgrading keeps it too."""
+    migrate.upgrade(fresh_database_url, "0007_datastore_stats")
+    db = Database(fresh_database_url)
+    prev = audit.GENESIS_HASH
+    with db.engine.begin() as connection:
+        body_param = as_body(db.dialect, ":b")
+        for seq in range(1, 4):
+            body = audit.canonical_json({"seq": seq, "at": audit.timestamp(), "action": "x.old",
+                                         "outcome": "allowed"})
+            prev = audit.chain_hash(prev, body)
+            connection.execute(text("INSERT INTO platform_audit_entry (seq, body, entry_hash) "
+                                    f"VALUES (:s, {body_param}, :h)"),
+                               {"s": seq, "b": body, "h": prev})
+    db.dispose()
+    migrate.upgrade(fresh_database_url)
+    db = Database(fresh_database_url)
+    with db.transaction() as session:
+        assert session.execute(text("SELECT id, seq FROM platform_audit_entry ORDER BY id")
+                               ).all() == [(1, 1), (2, 2), (3, 3)]
+        assert audit.record(session, ALICE, action="x.new") == 4
+    audit.seal_all(db)
+    with Session(db.engine) as session:
+        result = audit.verify(session)
+    db.dispose()
+    assert result.ok and result.entries == 4 and result.unsealed == 0
+    migrate.downgrade(fresh_database_url, "0007_datastore_stats")
+    db = Database(fresh_database_url)
+    with Session(db.engine) as session:
+        assert audit.verify(session).as_dict() == dict(result.as_dict())
+    db.dispose()

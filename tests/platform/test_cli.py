@@ -9,8 +9,10 @@ import sys
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from govdata.main import create_app
+from govdata.platform import audit
 from govdata.platform.db import Database
 from govdata.platform.settings import Settings
 from tests.conftest import synthetic_uscc
@@ -52,6 +54,12 @@ def test_operator_walkthrough(govdata):
         govdata("token", "revoke", jti)
         again = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert again.status_code == 401 and again.json()["code"] == "token_revoked"
+    with Session(db.engine) as session:
+        waiting = audit.verify(session).unsealed
+    assert waiting == (6 if db.dialect == "postgresql" else 0)  # SQLite seals at once
+    assert f"audit.seal: {waiting}" in govdata("worker", "--once").stdout
+    with Session(db.engine) as session:
+        assert audit.verify(session).unsealed == 0
     db.dispose()
 
     assert "ledger ok" in govdata("audit", "verify").stdout

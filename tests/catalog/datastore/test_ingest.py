@@ -61,7 +61,7 @@ def test_good_csv_makes_a_typed_current_version(session, aq, load, dialect):
 def test_load_is_audited(session, aq, load, steward):
     load(aq, AQ_ROWS)
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "data.load")
-                            .order_by(AuditEntry.seq.desc())).first()
+                            .order_by(AuditEntry.id.desc())).first()
     body = json.loads(entry.body)
     assert (entry.actor, entry.resource) == (steward.username, aq.code)
     assert body["row_count"] == 5 and body["version"] == 1 and body["format"] == "csv"
