@@ -1,9 +1,13 @@
-"""Ledger benchmark: append N entries through ``audit.record`` and verify them.
+"""Ledger benchmark: append N entries through ``audit.record``, seal and verify them.
 
-Prints entries/s for append and verify, and the ratio of verify speed to hashing the
-same bytes with plain ``hashlib.sha256`` in the same run (goal: ≥ 0.25).
+Prints entries/s for append, seal (the sequencer; PostgreSQL) and verify, and the ratio of
+verify speed to hashing the same bytes with plain ``hashlib.sha256`` in the same run (goal:
+≥ 0.25). Then acts committing one entry each, from 1 and from 16 writers at once, for
+``--seconds`` on PostgreSQL: appends take no lock, so 16 writers commit side by side (the old design
+held a database-wide lock until commit and 16 writers committed no faster than one).
 
     .venv/bin/python -m bench.ledger [--entries 1000000] [--pg-entries 200000] [--postgres URL]
+                                     [--seconds 5]
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import hashlib
 import os
 import tempfile
+import threading
 import time
 
 from sqlalchemy import text
@@ -42,6 +47,40 @@ def append(db: Database, entries: int) -> float:
     return time.perf_counter() - started
 
 
+def seal(db: Database) -> float:
+    started = time.perf_counter()
+    audit.seal_all(db)
+    return time.perf_counter() - started
+
+
+def concurrent_commits(db: Database, writers: int, seconds: float) -> float:
+    """Commits per second of ``writers`` threads, each act one entry in its own
+    transaction; the sequencer seals beside them, as ``govdata worker`` does."""
+    stop = time.monotonic() + seconds
+    counts = [0] * writers
+
+    def write(n: int) -> None:
+        while time.monotonic() < stop:
+            with Session(db.engine) as session, session.begin():
+                audit.record(session, ACTOR, action="data.access", resource="201001/000001",
+                             row_count=n)
+            counts[n] += 1
+
+    def sequence() -> None:
+        while time.monotonic() < stop:
+            audit.seal_all(db, wait=False)
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    threads.append(threading.Thread(target=sequence))
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
 def verify(db: Database) -> tuple[float, audit.Verification]:
     started = time.perf_counter()
     with Session(db.engine) as session:
@@ -61,24 +100,37 @@ def hash_baseline(db: Database) -> float:
     return time.perf_counter() - started
 
 
-def run(label: str, url: str, entries: int) -> None:
+def run(label: str, url: str, entries: int, seconds: float) -> None:
     migrate.upgrade(url)
     db = Database(url)
     with db.engine.connect() as connection:
         existing = connection.execute(text("SELECT count(*) FROM platform_audit_entry")).scalar()
     appended = append(db, entries)
+    sealed = seal(db)
     verified, result = verify(db)
     assert result.ok and result.entries == existing + entries, result
     baseline = hash_baseline(db)
+    rates = ([concurrent_commits(db, writers, seconds) for writers in (1, 16)]
+             if db.dialect == "postgresql" else None)  # SQLite: one writer at a time
+    audit.seal_all(db)
+    with Session(db.engine) as session:
+        after = audit.verify(session)
+    assert after.ok and after.unsealed == 0, after
     db.dispose()
     total = result.entries
     print(f"[{label}] append {entries:,} entries: {entries / appended:,.0f} entries/s "
           f"({appended:.1f} s)")
+    if db.dialect == "postgresql":
+        print(f"[{label}] seal {entries:,} entries: {entries / sealed:,.0f} entries/s "
+              f"({sealed:.1f} s)")
     print(f"[{label}] verify {total:,} entries: {total / verified:,.0f} entries/s "
           f"({verified:.2f} s)")
     print(f"[{label}] plain sha256 of the same bytes: {total / baseline:,.0f} entries/s "
           f"({baseline:.2f} s)")
     print(f"[{label}] verify / sha256 ratio: {baseline / verified:.2f} (goal ≥ {GOAL_RATIO})")
+    if rates:
+        print(f"[{label}] one entry per commit, {seconds:.0f} s: 1 writer {rates[0]:,.0f}/s, "
+              f"16 writers {rates[1]:,.0f}/s (chain verified after, all sealed)")
     _report.figure(f"{label}: append", entries / appended, "entries/s")
     _report.figure(f"{label}: verify {total:,} entries", total / verified, "entries/s",
                    baseline=total / baseline, baseline_name="plain sha256 of the same bytes",
@@ -109,11 +161,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="entries on PostgreSQL (appends there cost a round trip each)")
     parser.add_argument("--postgres", default=None, help="PostgreSQL URL (default: a new db)")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--seconds", type=float, default=5,
+                        help="length of each concurrent-commit run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{tmp}/ledger.db", args.entries)
+        run("sqlite", f"sqlite:///{tmp}/ledger.db", args.entries, args.seconds)
     if not args.no_postgres and (url := postgres_url(args.postgres)):
-        run("postgresql", url, args.pg_entries)
+        run("postgresql", url, args.pg_entries, args.seconds)
 
 
 if __name__ == "__main__":
