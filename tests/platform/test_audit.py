@@ -345,7 +345,7 @@ def test_concurrent_writers_build_one_chain(database_url):
 def test_migration_keeps_the_chain_written_before_it(fresh_database_url):
     """Entries sealed by the old append (seq in the body, seq the key) stay verified; new
     entries continue the chain; downgrading keeps it too."""
-    migrate.upgrade(fresh_database_url, "0007_datastore_stats")
+    migrate.upgrade(fresh_database_url, "0008_openportal_people")
     db = Database(fresh_database_url)
     prev = audit.GENESIS_HASH
     with db.engine.begin() as connection:
@@ -369,7 +369,7 @@ def test_migration_keeps_the_chain_written_before_it(fresh_database_url):
         result = audit.verify(session)
     db.dispose()
     assert result.ok and result.entries == 4 and result.unsealed == 0
-    migrate.downgrade(fresh_database_url, "0007_datastore_stats")
+    migrate.downgrade(fresh_database_url, "0008_openportal_people")
     db = Database(fresh_database_url)
     with Session(db.engine) as session:
         assert audit.verify(session).as_dict() == dict(result.as_dict())

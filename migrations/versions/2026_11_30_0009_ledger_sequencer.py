@@ -8,8 +8,8 @@ seq and entry_hash, nothing else). SQLite keeps sealing each entry as it is writ
 triggers still refuse every UPDATE and DELETE; the table is rebuilt there because SQLite
 cannot change a primary key in place.
 
-Revision ID: 0008_ledger_sequencer
-Revises: 0007_datastore_stats
+Revision ID: 0009_ledger_sequencer
+Revises: 0008_openportal_people
 Create Date: 2026-11-30 20:40:00
 """
 import sqlalchemy as sa
@@ -17,8 +17,8 @@ from alembic import op
 
 import govdata.platform.models
 
-revision = '0008_ledger_sequencer'
-down_revision = '0007_datastore_stats'
+revision = '0009_ledger_sequencer'
+down_revision = '0008_openportal_people'
 branch_labels = None
 depends_on = None
 
