@@ -22,8 +22,9 @@ def _enum(values, description: str) -> Any:
 
 
 def _optional_enum(values, description: str) -> Any:
+    """An enum that may be null: ``null`` is one of the values the schema allows."""
     return Field(default=None, description=description,
-                 json_schema_extra={"enum": [str(v) for v in values]})
+                 json_schema_extra={"enum": [*(str(v) for v in values), None]})
 
 
 class DataItemIn(BaseModel):

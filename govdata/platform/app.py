@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata.platform import api, migrate, uploaddir, web
+from govdata.platform import api, migrate, openapi, uploaddir, web
 from govdata.platform.bodies import guard_bodies
 from govdata.platform.db import Database
 from govdata.platform.errors import DomainError, problem
@@ -95,7 +95,8 @@ def ops_router() -> APIRouter:
                                     code="migrations_pending")
         return {"status": "ready", "database": db.dialect, "revision": sorted(current)}
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse,
+                responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -127,4 +128,5 @@ def create_app(
         app.include_router(router)
     app.add_middleware(Failsafe, render=_render)  # inside the access log: it records these
     app.add_middleware(RequestObservability)
+    openapi.install(app)
     return app

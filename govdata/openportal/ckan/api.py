@@ -38,7 +38,9 @@ from govdata.platform.errors import DomainError, NotFound, PayloadTooLarge, Rule
 from govdata.platform.principal import ANONYMOUS
 from govdata.platform.settings import Settings
 
-router = APIRouter(tags=["CKAN Action API"], dependencies=[RATE_LIMITED])
+router = APIRouter(tags=["CKAN Action API"], dependencies=[RATE_LIMITED], responses={
+    "default": {"description": "CKAN error envelope (problem+json for HTTP-level errors)",
+                "content": {"application/json": {}, "application/problem+json": {}}}})
 JSON_BODY_MAX = 64 << 20
 Action = Callable[[ActionContext, Mapping[str, Any]], Any]
 ACTIONS: dict[str, Action] = {
