@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from govdata.platform import service, tokens
+from govdata.platform import audit, service, tokens
 from govdata.platform.errors import Forbidden, Unauthorized
 from govdata.platform.principal import ANONYMOUS, Principal
 from govdata.platform.settings import Settings
@@ -74,10 +74,17 @@ def optional_principal(request: Request, session: SessionDep, settings: Settings
     return principal_from_token(request, session, settings, token)
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """The caller, holding one of ``roles``; else 403, on the ledger as a refused
+    ``platform.access`` naming the route."""
+
+    def dependency(request: Request, session: SessionDep,
+                   principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not any(principal.has(role) for role in roles):
-            raise Forbidden(f"需要以下角色之一: {', '.join(roles)}", code="role_required")
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            raise audit.refused(session, principal, Forbidden(
+                f"需要以下角色之一: {', '.join(roles)}", code="role_required"),
+                action="platform.access", route=f"{request.method} {route}")
         return principal
 
     return dependency
