@@ -20,6 +20,7 @@ from govdata.platform.errors import DomainError, problem
 from govdata.platform.failsafe import Failsafe
 from govdata.platform.observability import RequestObservability, configure_logging
 from govdata.platform.settings import Settings, get_settings
+from govdata.platform.urltext import RefuseNul
 
 log = logging.getLogger("govdata.app")
 PROBLEM = "application/problem+json"
@@ -127,6 +128,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(Failsafe, render=_render)  # inside the access log: it records these
+    app.add_middleware(RefuseNul)
     app.add_middleware(RequestObservability)
     openapi.install(app)
     return app
