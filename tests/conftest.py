@@ -11,6 +11,17 @@ os.environ.setdefault("GOVDATA_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("GOVDATA_PASSWORD_MEMORY_KIB", "1024")
 os.environ.setdefault("GOVDATA_USAGE_FLUSH_SECONDS", "0")  # usage written with each request
 os.environ.setdefault("GOVDATA_RATE_LIMIT_BACKEND", "memory")  # a fresh limiter per app
+# Fixed signing keys, for tests only: a server generates its own (govdata.platform.keys).
+os.environ.setdefault("GOVDATA_JWT_PRIVATE_KEY", """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg93eSsKeaPsh7wNWa
+NEjrBra05YDh9e8ZEaXnWc62WTihRANCAATCE0xST2b0ogtSxGaJEYMe8PWWfEra
+a3SpfKdKwOy6KFfDof1XgS+6W9fdvuCd5hSGyylYlHw0sHW6y05J8vLX
+-----END PRIVATE KEY-----
+""")
+os.environ.setdefault("GOVDATA_CHECKPOINT_PRIVATE_KEY", """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIEcYtQgUFMYwq+TvB94p4f7OMmYABGsvdRo8io71E593
+-----END PRIVATE KEY-----
+""")
 
 import datetime as dt  # noqa: E402
 import uuid  # noqa: E402

@@ -21,7 +21,7 @@ from govdata.platform.settings import Settings
 
 
 def _private_key(settings: Settings) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(settings.checkpoint_private_key.encode(), None)
+    key = serialization.load_pem_private_key(settings.checkpoint_key().encode(), None)
     if not isinstance(key, Ed25519PrivateKey):
         raise RuleViolation("检查点密钥必须是 Ed25519 密钥", code="checkpoint_key_invalid")
     return key

@@ -7,22 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-# Development keys: public in this repository, so a production start refuses them.
-DEV_JWT_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg93eSsKeaPsh7wNWa
-NEjrBra05YDh9e8ZEaXnWc62WTihRANCAATCE0xST2b0ogtSxGaJEYMe8PWWfEra
-a3SpfKdKwOy6KFfDof1XgS+6W9fdvuCd5hSGyylYlHw0sHW6y05J8vLX
------END PRIVATE KEY-----
-"""
-DEV_CHECKPOINT_KEY = """-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIEcYtQgUFMYwq+TvB94p4f7OMmYABGsvdRo8io71E593
------END PRIVATE KEY-----
-"""
 
 
 class ConfigurationError(RuntimeError):
@@ -44,12 +33,15 @@ class Settings(BaseSettings):
     database_busy_timeout_seconds: float = 30.0  # SQLite: how long a web writer queues
     cli_busy_timeout_seconds: float = 600.0  # … and a command (an operator can wait)
 
-    jwt_private_key: str = DEV_JWT_PRIVATE_KEY
+    # Signing keys (PEM). Production needs both configured; elsewhere a key not configured
+    # is generated on first start under ``key_dir`` (mode 0600) and reused afterwards.
+    key_dir: str = "./var/keys"
+    jwt_private_key: str | None = None
     jwt_algorithm: Literal["ES256"] = "ES256"
     token_ttl_seconds: int = 3600
     token_issuer: str = "govdata"
     token_audience: str = "govdata-api"
-    checkpoint_private_key: str = DEV_CHECKPOINT_KEY
+    checkpoint_private_key: str | None = None
 
     password_time_cost: int = 3
     password_memory_kib: int = 65536
@@ -100,16 +92,36 @@ class Settings(BaseSettings):
 
     _split_dates = field_validator("holidays", "extra_workdays", mode="before")(_date_list)
 
+    @model_validator(mode="after")
+    def _generated_keys(self) -> Settings:
+        if self.env == "production":
+            return self
+        if self.jwt_private_key is None or self.checkpoint_private_key is None:
+            from govdata.platform import keys
+
+            directory = Path(self.key_dir)
+            if self.jwt_private_key is None:
+                self.jwt_private_key = keys.load_or_create(directory, keys.JWT_KEY_FILE, "ec")
+            if self.checkpoint_private_key is None:
+                self.checkpoint_private_key = keys.load_or_create(
+                    directory, keys.CHECKPOINT_KEY_FILE, "ed25519")
+        return self
+
     def check_startable(self) -> None:
-        """Refuse a production start on the public development keys."""
-        if self.env != "production":
-            return
-        if self.jwt_private_key.strip() == DEV_JWT_PRIVATE_KEY.strip():
-            raise ConfigurationError("生产环境不得使用开发用签名密钥: set GOVDATA_JWT_PRIVATE_KEY")
-        if self.checkpoint_private_key.strip() == DEV_CHECKPOINT_KEY.strip():
+        """Refuse a production start without configured signing keys."""
+        if self.jwt_private_key is None:
+            raise ConfigurationError("生产环境必须配置令牌签名密钥 (set GOVDATA_JWT_PRIVATE_KEY)")
+        if self.checkpoint_private_key is None:
             raise ConfigurationError(
-                "生产环境不得使用开发用检查点密钥: set GOVDATA_CHECKPOINT_PRIVATE_KEY"
-            )
+                "生产环境必须配置账本检查点密钥 (set GOVDATA_CHECKPOINT_PRIVATE_KEY)")
+
+    def signing_key(self) -> str:
+        self.check_startable()
+        return self.jwt_private_key
+
+    def checkpoint_key(self) -> str:
+        self.check_startable()
+        return self.checkpoint_private_key
 
 
 @lru_cache

@@ -60,7 +60,7 @@ def issue(
         "exp": int(expires.timestamp()),
         "jti": jti,
     }
-    token = jwt.encode(claims, settings.jwt_private_key, algorithm=settings.jwt_algorithm)
+    token = jwt.encode(claims, settings.signing_key(), algorithm=settings.jwt_algorithm)
     return IssuedToken(token=token, jti=jti, expires_at=expires)
 
 
@@ -78,7 +78,7 @@ def read(settings: Settings, token: str) -> dict:
     try:
         claims = jwt.decode(
             token,
-            public_key_pem(settings.jwt_private_key),
+            public_key_pem(settings.signing_key()),
             algorithms=[settings.jwt_algorithm],
             audience=settings.token_audience,
             issuer=settings.token_issuer,

@@ -9,11 +9,13 @@ from govdata.platform.settings import ConfigurationError, Settings
 from govdata.platform.workdays import WorkCalendar
 
 
-def test_production_refuses_the_development_keys():
+def test_production_requires_configured_keys(tmp_path):
+    unset = {"jwt_private_key": None, "checkpoint_private_key": None}
+    with pytest.raises(ConfigurationError, match="GOVDATA_JWT_PRIVATE_KEY"):
+        Settings(env="production", key_dir=str(tmp_path), **unset).check_startable()
     with pytest.raises(ConfigurationError):
-        Settings(env="production").check_startable()
-    with pytest.raises(ConfigurationError):
-        create_app(Settings(env="production", database_url="sqlite:///:memory:"))
+        create_app(Settings(env="production", database_url="sqlite:///:memory:", **unset))
+    assert not any(tmp_path.iterdir())  # production generates nothing
 
 
 def test_production_starts_on_its_own_keys():
