@@ -16,7 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from govdata.platform import api, migrate, openapi, uploaddir, web
 from govdata.platform.bodies import guard_bodies
 from govdata.platform.db import Database
-from govdata.platform.errors import DomainError, problem
+from govdata.platform.errors import (
+    HTTP_TITLES_ZH,
+    DomainError,
+    has_chinese,
+    problem,
+    validation_message,
+)
 from govdata.platform.failsafe import Failsafe
 from govdata.platform.observability import RequestObservability, configure_logging
 from govdata.platform.settings import Settings, get_settings
@@ -58,16 +64,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        errors = [{"loc": _loc(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        return problem_response(request, status=422, title="请求参数无效",
-                                detail="请求参数未通过校验", code="validation_failed",
-                                errors=errors)
+        errors = [{"loc": _loc(e.get("loc", ())), "msg": validation_message(e)}
+                  for e in exc.errors()]
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        detail = ("请求体不是有效的 JSON (malformed JSON body)" if malformed
+                  else "请求参数未通过校验 (request validation failed)")
+        return problem_response(request, status=422, title="请求参数无效", detail=detail,
+                                code="validation_failed", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return problem_response(request, status=exc.status_code, title=str(exc.detail),
-                                detail=str(exc.detail), code=code,
+        title = detail = str(exc.detail)
+        if not web.wants_html(request):  # pages name Starlette's errors their own way
+            title = HTTP_TITLES_ZH.get(exc.status_code, "请求有误")
+            detail = detail if has_chinese(detail) else f"{title} ({detail})"
+        return problem_response(request, status=exc.status_code, title=title,
+                                detail=detail, code=code,
                                 headers=getattr(exc, "headers", None))
 
 
