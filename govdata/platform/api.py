@@ -29,6 +29,7 @@ from govdata.platform.schemas import (
     TokenOut,
     UserIn,
     UserOut,
+    UserPatch,
     VerificationOut,
 )
 
@@ -89,6 +90,19 @@ def department(code: str, session: SessionDep, _: CurrentPrincipal) -> Departmen
 @router.post("/users", response_model=UserOut, status_code=201, tags=["identity"])
 def create_user(body: UserIn, session: SessionDep, principal: Admin) -> UserOut:
     return user_out(service.create_user(session, principal, **body.model_dump()))
+
+
+@router.patch("/users/{username}", response_model=UserOut, tags=["identity"])
+def change_user(username: str, body: UserPatch, session: SessionDep,
+                principal: Admin) -> UserOut:
+    """Deactivate, reactivate or set the roles of an account in the administrator's
+    jurisdiction; the account's earlier tokens stop working at once."""
+    user = service.administered_user(session, principal, username, action="user.change")
+    if body.roles is not None:
+        user = service.set_user_roles(session, principal, username, roles=body.roles)
+    if body.active is not None:
+        user = service.set_user_active(session, principal, username, active=body.active)
+    return user_out(user)
 
 
 @router.get("/audit/events", response_model=Page[AuditEventOut], tags=["audit"])

@@ -50,7 +50,10 @@ def parse_ttl(value: str) -> dt.timedelta:
     match = _TTL.match(value.strip())
     if not match:
         raise typer.BadParameter("use a number and a unit: 3600s, 90m, 12h, 30d")
-    return dt.timedelta(**{_TTL_UNIT[match[2]]: int(match[1])})
+    lifetime = dt.timedelta(**{_TTL_UNIT[match[2]]: int(match[1])})
+    if lifetime <= dt.timedelta(0):
+        fail(f"令牌有效期必须大于 0 (--ttl {value}: the lifetime must be positive)")
+    return lifetime
 
 
 app = typer.Typer(help="政务数据共享交换与开放平台 govdata", no_args_is_help=True,
@@ -139,7 +142,8 @@ def run_worker(
 def user_add(
     name: str,
     dept: Annotated[str, typer.Option(help="department code")],
-    role: Annotated[list[str], typer.Option(help="admin|steward|requester|approver|auditor")],
+    role: Annotated[list[str], typer.Option(
+        help="superuser|admin|steward|requester|approver|auditor")],
     password: Annotated[str | None, typer.Option(help="omit for a token-only account")] = None,
     display_name: str | None = None,
 ) -> None:
@@ -149,6 +153,34 @@ def user_add(
                                    roles=role, password=password, display_name=display_name)
         roles = ", ".join(user.roles)
         typer.echo(f"created user {user.username} ({user.department.code}: {roles})")
+
+
+@user_app.command("deactivate")
+def user_deactivate(name: str) -> None:
+    """Deactivate an account: its tokens stop working at once."""
+    with unit_of_work() as session:
+        service.set_user_active(session, CLI_ACTOR, name, active=False)
+    typer.echo(f"deactivated {name}; its tokens no longer work")
+
+
+@user_app.command("activate")
+def user_activate(name: str) -> None:
+    """Reactivate an account (tokens issued before its deactivation stay invalid)."""
+    with unit_of_work() as session:
+        service.set_user_active(session, CLI_ACTOR, name, active=True)
+    typer.echo(f"activated {name}")
+
+
+@user_app.command("roles")
+def user_roles(
+    name: str,
+    set_roles: Annotated[str, typer.Option("--set", help="the roles it holds from now: r1,r2")],
+) -> None:
+    """Replace a user's roles; its earlier tokens stop working at once."""
+    roles = [role.strip() for role in set_roles.split(",") if role.strip()]
+    with unit_of_work() as session:
+        user = service.set_user_roles(session, CLI_ACTOR, name, roles=roles)
+        typer.echo(f"{user.username}: {', '.join(user.roles)}")
 
 
 @token_app.command("issue")

@@ -47,15 +47,15 @@ def principal_from_token(
     request: Request, session: Session, settings: Settings, token: str
 ) -> Principal:
     claims = tokens.read(settings, token)
-    if service.is_revoked(session, claims["jti"]):
-        raise Unauthorized("令牌已被吊销 (token revoked)", code="token_revoked")
+    account = service.live_account(session, claims)
     return Principal(
         username=claims["sub"],
-        department=claims["dept"],
+        department=account.department,
         roles=frozenset(claims["roles"]),
         jti=claims["jti"],
         client_ip=request.client.host if request.client else None,
         request_id=getattr(request.state, "request_id", None),
+        division=account.division,
     )
 
 
@@ -92,5 +92,5 @@ def require_role(*roles: str) -> Callable[..., Principal]:
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 MaybePrincipal = Annotated[Principal, Depends(optional_principal)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+Admin = Annotated[Principal, Depends(require_role("admin", "superuser"))]
 Auditor = Annotated[Principal, Depends(require_role("auditor"))]

@@ -26,6 +26,7 @@ from govdata.platform.db import Base, UTCDateTime, new_id, utcnow
 
 
 class Role(enum.StrEnum):
+    superuser = "superuser"
     admin = "admin"
     steward = "steward"
     requester = "requester"
@@ -59,6 +60,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Tokens issued (``iat``) before this second are outdated: set when the account is
+    # deactivated or its roles change.
+    tokens_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -67,7 +71,10 @@ class User(Base):
 
     @property
     def roles(self) -> list[str]:
-        return [row.role for row in self.role_rows]
+        return sorted(row.role for row in self.role_rows)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
 
 
 class UserRole(Base):
@@ -77,6 +84,17 @@ class UserRole(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("platform_user.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
+
+
+class IssuedToken(Base):
+    """Every token the platform signed, so that a revocation names a token that exists."""
+
+    __tablename__ = "platform_issued_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class RevokedToken(Base):

@@ -13,6 +13,7 @@ class Principal:
     jti: str | None = None
     client_ip: str | None = None
     request_id: str | None = None
+    division: str | None = None  # administrative division code of the user's department
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -21,7 +22,8 @@ class Principal:
     def system(cls, name: str = "system") -> Principal:
         """The platform itself acting (CLI, seed loader): every role, no department."""
         return cls(username=name, department=None,
-                   roles=frozenset({"admin", "steward", "approver", "auditor", "requester"}))
+                   roles=frozenset({"superuser", "admin", "steward", "approver", "auditor",
+                                    "requester"}))
 
 
 ANONYMOUS = Principal(username="anonymous", department=None)

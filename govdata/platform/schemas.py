@@ -61,6 +61,13 @@ class UserIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=100)
 
 
+class UserPatch(BaseModel):
+    """What an administrator changes on an account; each change outdates its tokens."""
+
+    active: bool | None = None
+    roles: list[str] | None = Field(default=None, min_length=1, max_length=6)
+
+
 class UserOut(BaseModel):
     username: str
     display_name: str | None

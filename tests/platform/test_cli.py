@@ -91,6 +91,51 @@ def test_bad_usage_exits_2(govdata):
     assert govdata("no-such-command", ok=False).returncode == 2
 
 
+def test_accounts_and_tokens_from_the_shell(govdata):
+    """Issue 7, items 1 and 3: deactivate, activate and set roles from the shell; a token
+    of no lifetime and the revocation of an unknown jti fail with a clear message."""
+    govdata("migrate")
+    govdata("department", "add", "cq-dsj", "--name", "重庆市大数据应用发展管理局",
+            "--uscc", synthetic_uscc("500000"), "--division", "500000")
+    govdata("user", "add", "clerk", "--dept", "cq-dsj", "--role", "steward")
+    zero = govdata("token", "issue", "--user", "clerk", "--ttl", "0s", ok=False)
+    assert zero.returncode == 1 and "有效期" in zero.stderr and zero.stdout == ""
+    unknown = govdata("token", "revoke", "0" * 32, ok=False)
+    assert unknown.returncode == 1 and "不存在" in unknown.stderr
+    token = govdata("token", "issue", "--user", "clerk", "--ttl", "1h").stdout.strip()
+
+    db = Database(govdata.url)
+    app = create_app(Settings(database_url=govdata.url), database=db)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+        govdata("user", "roles", "clerk", "--set", "requester,steward")
+        outdated = client.get("/api/v1/auth/me", headers=headers)
+        assert outdated.status_code == 401 and outdated.json()["code"] == "token_outdated"
+        token = govdata("token", "issue", "--user", "clerk").stdout.strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/auth/me", headers=headers).json()["roles"] == [
+            "requester", "steward"]
+        govdata("user", "deactivate", "clerk")
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+        govdata("user", "activate", "clerk")
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    db.dispose()
+    actions = [e["action"] for e in audit_entries(govdata.url) if e.get("resource") == "user:clerk"]
+    assert {"user.roles", "user.deactivate", "user.activate"} <= set(actions)
+
+
+def audit_entries(url: str) -> list[dict]:
+    from sqlalchemy import text
+
+    db = Database(url)
+    with db.engine.connect() as connection:
+        bodies = connection.execute(text("SELECT body FROM platform_audit_entry")).scalars()
+        entries = [json.loads(body) for body in bodies]
+    db.dispose()
+    return entries
+
+
 def bypass_ledger_guards(url: str, statement: str, params: dict) -> None:
     """What a database superuser can do: change the ledger past its triggers."""
     from sqlalchemy import text

@@ -73,7 +73,7 @@ def test_login_form_validation_is_problem_json(client):
 
 
 def test_admin_creates_department_and_user(client, make_user, auth):
-    admin = make_user("admin")
+    admin = make_user("superuser")
     uscc = synthetic_uscc("440300")
     response = client.post("/api/v1/departments", headers=auth(admin), json={
         "code": "sz-tjj", "name": "深圳市统计局", "uscc": uscc, "division_code": "440300"})
