@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# make run HOST=0.0.0.0 PORT=8080 (given on the command line, never read from the environment)
+HOST := 127.0.0.1
+PORT := 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test bench bench-peer lint install clean
@@ -21,9 +24,10 @@ run: $(STAMP)
 	$(BIN)/govdata migrate
 	$(BIN)/govdata seed --scale small
 	@$(BIN)/govdata demo-accounts
-	@echo "serving on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs), worker beside it"
+	@echo "serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs), worker beside it"
+	@echo "the command line: $(BIN)/govdata --help  (or: . $(BIN)/activate, then govdata)"
 	$(BIN)/govdata worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/govdata serve --host 127.0.0.1 --port 8000
+	  $(BIN)/govdata serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
