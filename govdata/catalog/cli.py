@@ -22,9 +22,7 @@ MAX_ERRORS_SHOWN = 50
 def _principal(session, username: str | None) -> Principal:
     if username is None:
         return CLI_ACTOR
-    user = platform_service.get_user(session, username)
-    return Principal(username=user.username, department=user.department.code,
-                     roles=frozenset(user.roles))
+    return platform_service.principal_of(platform_service.get_user(session, username))
 
 
 @app.command("export")

@@ -35,7 +35,9 @@ from govdata.catalog.textindex import (
     size_bound,
     unpack_facets,
 )
+from govdata.platform import jurisdiction
 from govdata.platform.errors import RuleViolation
+from govdata.platform.models import Department
 from govdata.platform.principal import Principal
 
 FACETS = ("department", "resource_class", "theme", "share_type", "open_type", "update_cycle",
@@ -68,10 +70,14 @@ def byte_order(session: Session, column: ColumnElement[str]) -> ColumnElement[st
 def _visible(principal: Principal) -> ColumnElement[bool]:
     if access.sees_all_drafts(principal):
         return true()
-    public = DOC.c.status.in_(access.PUBLIC_STATUSES)
-    if principal.department is None:
-        return public
-    return or_(public, DOC.c.department == principal.department)
+    visible = [DOC.c.status.in_(access.PUBLIC_STATUSES)]
+    if principal.department is not None:
+        visible.append(DOC.c.department == principal.department)
+    if principal.has("admin"):
+        governed = select(Department.code).where(
+            jurisdiction.covers_clause(principal, Department.division_code))
+        visible.append(DOC.c.department.in_(governed))
+    return or_(*visible)
 
 
 FacetValue = str | Sequence[str] | None

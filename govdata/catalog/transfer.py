@@ -471,7 +471,7 @@ def _department_of(principal: Principal, code: str | None, departments: dict[str
     if department is None:
         errors.add(number, "提供方代码", f"部门 {code} 不存在")
         return None
-    if not access.may_write_for(principal, department.code):
+    if not access.may_write_for(principal, department):
         errors.add(number, "提供方代码", f"无权向 {department.name} 导入信息资源")
         return None
     return department
@@ -507,7 +507,7 @@ def _changes(resource: Resource, data: Mapping[str, Any]) -> bool:
 def require_importer(session: Session, principal: Principal, *,
                      source: str | None = None) -> None:
     """Stewards and administrators import; anyone else is refused (on the ledger)."""
-    if not (principal.has("steward") or principal.has("admin")):
+    if not any(principal.has(role) for role in ("steward", "admin", "superuser")):
         raise audit.refused(session, principal, Forbidden(
             "只有数据管理员或管理员可以导入信息资源目录", code="not_resource_steward"),
             action="catalog.import", source=source)

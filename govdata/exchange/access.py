@@ -156,7 +156,7 @@ def access_log(
     overseers any department's (``department``) or all."""
     table = AuditEntry.__table__
     where = [table.c.action == READ]
-    if department is not None or not parties.oversees(principal):
+    if department is not None or not parties.oversees_all(principal):
         provider = parties.viewed_department(session, principal, department,
                                              action="exchange.access_log.read")
         owned = select(Resource.code).where(Resource.department_id == provider.id)

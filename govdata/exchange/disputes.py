@@ -96,7 +96,8 @@ def get_dispute(session: Session, principal: Principal, dispute_id: int, *,
     dispute = session.get(Dispute, dispute_id)
     if dispute is None:
         raise NotFound(f"校核 {dispute_id} 不存在", code="dispute_not_found")
-    if not (parties.oversees(principal) or parties.is_member(principal, dispute.provider)
+    if not (parties.oversees(principal, dispute.provider, dispute.consumer)
+            or parties.is_member(principal, dispute.provider)
             or parties.is_member(principal, dispute.consumer)):
         raise parties.refuse_outsider(session, principal, dispute.provider, action=action,
                                       code="not_dispute_party",

@@ -81,7 +81,8 @@ def get_grant(session: Session, principal: Principal, grant_id: int, *,
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound(f"授权 {grant_id} 不存在", code="grant_not_found")
-    if not (parties.oversees(principal) or parties.is_member(principal, grant.provider)
+    if not (parties.oversees(principal, grant.provider, grant.consumer)
+            or parties.is_member(principal, grant.provider)
             or parties.is_member(principal, grant.consumer)):
         raise parties.refuse_outsider(session, principal, grant.provider, action=action,
                                       code="not_grant_party", resource=grant.resource.code,

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from govdata.exchange import parties
 from govdata.exchange.models import Delivery, DeliveryStatus, Notification, Webhook
-from govdata.platform import audit, clock
+from govdata.platform import audit, clock, jurisdiction
 from govdata.platform.errors import Forbidden, NotFound, RuleViolation
 from govdata.platform.models import Department
 from govdata.platform.principal import Principal
@@ -100,13 +100,14 @@ def mark_read(session: Session, principal: Principal, notification_id: int) -> N
 
 def webhook_department(session: Session, principal: Principal, department: str | None
                        ) -> Department:
-    """The department whose webhook the principal manages: its stewards, or admins."""
+    """The department whose webhook the principal manages: its stewards, or the
+    administrators of its jurisdiction."""
     found = parties.named_department(session, principal, department)
-    if principal.has("admin") or (principal.has("steward") and parties.is_member(principal,
-                                                                                 found)):
+    if jurisdiction.covers(principal, found.division_code) or (
+            principal.has("steward") and parties.is_member(principal, found)):
         return found
     raise audit.refused(session, principal, Forbidden(
-        f"只有 {found.name} 的数据管理员或平台管理员可以设置其通知回调",
+        f"只有 {found.name} 的数据管理员或其辖区的管理员可以设置其通知回调",
         code="not_department_steward"), action="exchange.webhook.set",
         resource=f"department:{found.code}")
 

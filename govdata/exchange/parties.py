@@ -3,8 +3,9 @@
 Requests, grants and disputes are between two departments: a user acts for its own
 department, with the role the act needs (``requester`` asks, reads and disputes;
 ``approver`` decides and revokes; ``steward`` or ``approver`` answers disputes).
-Administrators and auditors oversee every department's exchange (read only: they decide
-nothing for a department). Every refusal is on the ledger (``audit.refused``).
+Auditors and superusers oversee every department's exchange, administrators that of the
+departments of their jurisdiction (read only: they decide nothing for a department).
+Every refusal is on the ledger (``audit.refused``).
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, Select, or_, select, true
 from sqlalchemy.orm import Session
 
-from govdata.platform import audit
+from govdata.platform import audit, jurisdiction
 from govdata.platform import service as platform_service
 from govdata.platform.errors import Forbidden, RuleViolation
 from govdata.platform.models import Department
 from govdata.platform.principal import Principal
 
 
-def oversees(principal: Principal) -> bool:
-    """Administrators and auditors see the exchange of every department.
+def oversees_all(principal: Principal) -> bool:
+    """Auditors and superusers see the exchange of every department."""
+    return principal.has("auditor") or principal.has("superuser")
 
-    Administrators are platform-wide here; once the kernel scopes them to their
-    jurisdiction (``govdata.platform.jurisdiction.covers``), this and ``overseen`` are the
-    two places to narrow."""
-    return principal.has("admin") or principal.has("auditor")
+
+def oversees(principal: Principal, *departments: Department) -> bool:
+    """Whether the principal oversees a record between ``departments``: every record for
+    auditors and superusers, those of a department of their jurisdiction for admins."""
+    return oversees_all(principal) or any(
+        jurisdiction.covers(principal, department.division_code) for department in departments)
 
 
 def department_id(code: str | None) -> ScalarSelect:
@@ -38,9 +42,14 @@ def department_id(code: str | None) -> ScalarSelect:
 def overseen(principal: Principal, *columns: ColumnElement) -> ColumnElement[bool]:
     """The rows of the principal's view: its own department on any of ``columns``
     (department ids), or everything for those who oversee."""
-    if oversees(principal):
+    if oversees_all(principal):
         return true()
-    return or_(*[column == department_id(principal.department) for column in columns])
+    views = [column == department_id(principal.department) for column in columns]
+    if principal.has("admin"):
+        governed = select(Department.id).where(
+            jurisdiction.covers_clause(principal, Department.division_code))
+        views += [column.in_(governed) for column in columns]
+    return or_(*views)
 
 
 def require_role(session: Session, principal: Principal, role: str, *, action: str,
@@ -86,7 +95,7 @@ def viewed_department(session: Session, principal: Principal, code: str | None, 
     """A department whose own records (inbox, evaluation, access log) the principal reads:
     its own, or any for overseers. Anyone else's attempt is refused and on the ledger."""
     department = named_department(session, principal, code)
-    if not (is_member(principal, department) or oversees(principal)):
+    if not (is_member(principal, department) or oversees(principal, department)):
         raise refuse_outsider(session, principal, department, action=action,
                               code="not_department_member",
                               resource=f"department:{department.code}")

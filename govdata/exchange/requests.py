@@ -52,7 +52,8 @@ def get_request(session: Session, principal: Principal, request_id: int, *,
     found = session.get(ShareRequest, request_id)
     if found is None:
         raise NotFound(f"共享申请 {request_id} 不存在", code="request_not_found")
-    if not (parties.oversees(principal) or parties.is_member(principal, found.provider)
+    if not (parties.oversees(principal, found.provider, found.consumer)
+            or parties.is_member(principal, found.provider)
             or parties.is_member(principal, found.consumer)):
         raise audit.refused(session, principal, Forbidden(
             f"共享申请 {request_id} 不属于你的部门", code="not_request_party"),

@@ -99,6 +99,12 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def principal_of(user: User) -> Principal:
+    """A user as their token presents them (for commands run ``--as`` a user)."""
+    return Principal(username=user.username, department=user.department.code,
+                     roles=frozenset(user.roles), division=user.department.division_code)
+
+
 def create_user(
     session: Session,
     principal: Principal,

@@ -245,7 +245,8 @@ def test_only_stewards_of_the_department_write(session, me, dept, make_departmen
         service.require_steward_of(session, steward(make_department()), resource, action="x")
     assert caught.value.code == "not_resource_steward"
     service.require_steward_of(session, me, resource, action="x")
-    admin = Principal(username="a", department=None, roles=frozenset({"admin"}))
+    admin = Principal(username="a", department=None, roles=frozenset({"admin"}),
+                      division="500000")
     service.require_steward_of(session, admin, resource, action="x")
     assert create(session, admin, department=dept).department.code == dept
 

@@ -41,7 +41,7 @@ TYPES = {"unconditional", "conditional", "none"}
 DATA_TYPES = {"C", "N", "Y", "D", "T", "L", "I", "F"}
 SENSITIVITIES = {"none", "id_number", "phone", "name", "address", "bank_card", "uscc", "secret"}
 PERSONAL = {"id_number", "phone", "name", "address", "bank_card"}
-ROLES = {"admin", "steward", "requester", "approver", "auditor"}
+ROLES = {"superuser", "admin", "steward", "requester", "approver", "auditor"}
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ITEM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PERSON_TITLE = re.compile(r"姓名|法定代表人|负责人|公民身份号码|住址|手机|账号")
@@ -370,7 +370,13 @@ def test_demo_accounts_cover_every_role(seed):
         assert set(account) == {"username", "department", "roles"}
         assert account["roles"] and set(account["roles"]) <= ROLES, account["username"]
         roles |= set(account["roles"])
-    assert roles == ROLES
+    assert roles - {"superuser"} == ROLES - {"superuser"}
+
+
+def test_one_demo_superuser_for_the_platform():
+    superusers = [a["username"] for seed in SEEDS for a in seed["demo_accounts"]
+                  if "superuser" in a["roles"]]
+    assert superusers == ["platform-superuser"]
 
 
 def test_demo_usernames_are_unique():

@@ -49,8 +49,7 @@ def acting_as(session: Session, username: str | None) -> Principal:
     user = platform_service.get_user(session, username)
     if not user.is_active:
         fail(f"用户 {username} 已停用")
-    return Principal(username=user.username, department=user.department.code,
-                     roles=frozenset(user.roles))
+    return platform_service.principal_of(user)
 
 
 AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (default: the "

@@ -26,7 +26,7 @@ from govdata.catalog.datastore.export import ExportPlan, plan_export
 from govdata.catalog.datastore.query import QueryResult, query_rows, sensitivities
 from govdata.catalog.datastore.readers import ReadError, detect_format
 from govdata.catalog.models import DataVersion, Resource, Status
-from govdata.platform import audit
+from govdata.platform import audit, jurisdiction
 from govdata.platform.errors import Forbidden, RuleViolation
 from govdata.platform.principal import Principal
 
@@ -44,15 +44,15 @@ def resource_for_load(session: Session, principal: Principal, code: str) -> Reso
 def resource_for_reading(session: Session, principal: Principal, code: str, *,
                          action: str = "data.read") -> Resource:
     """The resource whose data a principal may read here: its department's stewards and
-    platform administrators (anyone else's attempt is on the ledger as a refused
-    ``action``)."""
+    the administrators of its jurisdiction (anyone else's attempt is on the ledger as a
+    refused ``action``)."""
     resource = catalog_service.get_resource(session, principal, code)
-    if principal.has("admin"):
+    if jurisdiction.covers(principal, resource.department.division_code):
         return resource
     if principal.has("steward") and principal.department == resource.department.code:
         return resource
     raise audit.refused(session, principal, Forbidden(
-        f"只有 {resource.department.name} 的数据管理员或平台管理员可以查看此资源的数据",
+        f"只有 {resource.department.name} 的数据管理员或其辖区的管理员可以查看此资源的数据",
         code="not_resource_steward"), action=action, resource=code,
         owner=resource.department.code)
 

@@ -47,7 +47,7 @@ def find_resource(ctx: ActionContext, ref: str) -> tuple[Resource, str, bool]:
         if resource.status == "published" and resource.open_type in ("unconditional",
                                                                       "conditional"):
             return resource, "active", False
-        if access.may_write_for(ctx.principal, resource.department.code):
+        if access.may_write_for(ctx.principal, resource.department):
             state, private = packages.state_of(resource)
             return resource, state, private
     raise NotFoundError("Dataset not found")
