@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -126,8 +127,13 @@ def create_app(
     settings = settings or get_settings()
     settings.check_startable()
     configure_logging(settings.log_level)
-    app = FastAPI(title="政务数据共享交换与开放平台 govdata", version="1",
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    # /docs and /redoc load Swagger UI and ReDoc from the package (fastapi-offline), never
+    # from a CDN: a government network often has no internet.
+    app = FastAPIOffline(title="政务数据共享交换与开放平台 govdata", version="1",
+                         openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
+                         static_url="/docs/static",
+                         swagger_ui_parameters={"validatorUrl": None,
+                                                "persistAuthorization": True})
     app.state.settings = settings
     app.state.db = database or Database(
         settings.database_url, echo=settings.database_echo,

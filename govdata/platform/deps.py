@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from govdata.platform import audit, service, tokens
@@ -31,6 +32,13 @@ MAX_OFFSET = 1_000_000_000  # far past any page; keeps offsets inside 64-bit SQL
 Limit = Annotated[int, Query(ge=1, le=1000, description="每页条数 (page size)")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="跳过条数 (rows to skip)")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# Declares the OAuth2 password flow in the OpenAPI document, so that the docs' Authorize
+# button logs in through the token endpoint; the header itself is read by bearer_token.
+oauth2_password = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False,
+                                       scheme_name="OAuth2PasswordBearer")
+DeclaredToken = Annotated[str | None, Depends(oauth2_password)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -59,14 +67,16 @@ def principal_from_token(
     )
 
 
-def current_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+def current_principal(request: Request, session: SessionDep, settings: SettingsDep,
+                      _: DeclaredToken = None) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("需要访问令牌 (missing bearer token)", code="token_missing")
     return principal_from_token(request, session, settings, token)
 
 
-def optional_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+def optional_principal(request: Request, session: SessionDep, settings: SettingsDep,
+                       _: DeclaredToken = None) -> Principal:
     """For endpoints open to the public: no token is anonymous, a bad token is still 401."""
     token = bearer_token(request)
     if token is None:
