@@ -1,37 +1,54 @@
-"""Assembly: the kernel plus the parts, as one ASGI app and one command line."""
+"""Assembly: the kernel plus the parts, as one ASGI app and one command line.
+
+The command line imports no route, service or data library until a command runs, so
+``govdata --help`` answers at once; the app imports every part's routes.
+"""
 
 from __future__ import annotations
 
-import typer
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
-from govdata.catalog import api as catalog_api
+import typer
+
 from govdata.catalog import cli as catalog_cli
-from govdata.catalog.datastore import api as datastore_api
 from govdata.catalog.datastore import cli as datastore_cli
-from govdata.console import api as console_api
-from govdata.exchange import api as exchange_api
 from govdata.exchange import cli as exchange_cli
-from govdata.exchange import jobs as exchange_jobs
-from govdata.openportal import api as openportal_api
-from govdata.openportal import pages as openportal_pages
-from govdata.openportal import people_api, people_pages
-from govdata.openportal.ckan import api as ckan_api
 from govdata.platform import cli as platform_cli
-from govdata.platform.app import create_app as create_platform_app
-from govdata.platform.db import Database
-from govdata.platform.settings import Settings
 from govdata.seeding import cli as seeding_cli
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from govdata.platform.db import Database
+    from govdata.platform.settings import Settings
+    from govdata.platform.worker import Job
 
 
 def routers() -> list:
+    from govdata.catalog import api as catalog_api
+    from govdata.catalog.datastore import api as datastore_api
+    from govdata.console import api as console_api
+    from govdata.exchange import api as exchange_api
+    from govdata.openportal import api as openportal_api
+    from govdata.openportal import pages as openportal_pages
+    from govdata.openportal import people_api, people_pages
+    from govdata.openportal.ckan import api as ckan_api
+
     return [catalog_api.router, datastore_api.router, exchange_api.router,
             openportal_api.router, people_api.router, openportal_api.metadata_router,
             ckan_api.router, console_api.router, openportal_pages.router, people_pages.router]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    from govdata.platform.app import create_app as create_platform_app
+
     return create_platform_app(settings, routers=routers(), database=database)
+
+
+def exchange_jobs(db: Database, settings: Settings) -> list[Job]:
+    from govdata.exchange import jobs
+
+    return jobs.jobs(db, settings)
 
 
 def _assemble() -> typer.Typer:
@@ -40,7 +57,7 @@ def _assemble() -> typer.Typer:
     app.add_typer(datastore_cli.app, name="data")
     app.add_typer(exchange_cli.app, name="exchange")
     seeding_cli.register(app)
-    platform_cli.register_worker_jobs(exchange_jobs.jobs)
+    platform_cli.register_worker_jobs(exchange_jobs)
     return app
 
 

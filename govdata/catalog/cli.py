@@ -7,19 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from govdata.catalog import textindex, transfer
-from govdata.platform import service as platform_service
 from govdata.platform.cli import CLI_ACTOR, unit_of_work
 from govdata.platform.errors import RuleViolation
 from govdata.platform.principal import Principal
+
+# The catalog's services are imported by the commands, so that ``govdata --help`` is fast.
 
 app = typer.Typer(help="信息资源目录 catalog", no_args_is_help=True)
 MAX_ERRORS_SHOWN = 50
 
 
 def _principal(session, username: str | None) -> Principal:
+    from govdata.platform import service as platform_service
+
     if username is None:
         return CLI_ACTOR
     return platform_service.principal_of(platform_service.get_user(session, username))
@@ -32,6 +33,8 @@ def export(
     department: Annotated[str | None, typer.Option(help="only this department")] = None,
 ) -> None:
     """Export the catalog in the guide's columns (CSV is UTF-8 with a BOM)."""
+    from govdata.catalog import transfer
+
     if format not in transfer.FORMATS:
         raise typer.BadParameter("use csv, xlsx or json", param_hint="--format")
     with unit_of_work() as session:
@@ -56,6 +59,10 @@ def import_(
                                                 "(default: the platform administrator)")] = None,
 ) -> None:
     """Import a catalog file (CSV, XLSX or JSON); any bad row and nothing is imported."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from govdata.catalog import transfer
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
@@ -89,6 +96,8 @@ def import_(
 def reindex() -> None:
     """Rebuild the catalog's search index from the resources (after a restore, an upgrade
     that changed the tokeniser, or a department renamed)."""
+    from govdata.catalog import textindex
+
     with unit_of_work() as session:
         count = textindex.reindex_all(session)
     typer.echo(f"reindexed {count} resources")

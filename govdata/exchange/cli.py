@@ -10,9 +10,7 @@ from typing import Annotated
 
 import typer
 
-from govdata.exchange import evaluation, requests
-from govdata.platform.cli import CLI_ACTOR, unit_of_work
-from govdata.platform.settings import get_settings
+from govdata.platform.cli import CLI_ACTOR, get_settings, unit_of_work
 
 app = typer.Typer(help="共享交换 exchange", no_args_is_help=True)
 
@@ -23,6 +21,8 @@ def overdue(
     = None,
 ) -> None:
     """List the pending requests past their deadline (one line each, tab-separated)."""
+    from govdata.exchange import requests
+
     with unit_of_work() as session:
         rows, total = requests.list_requests(session, CLI_ACTOR, overdue=True,
                                              department=department, limit=1000)
@@ -41,6 +41,8 @@ def evaluation_report(
     out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None,
 ) -> None:
     """A department's yearly evaluation (绩效评估): JSON, or CSV (UTF-8 with BOM) for Excel."""
+    from govdata.exchange import evaluation
+
     if format not in ("json", "csv"):
         raise typer.BadParameter("use json or csv", param_hint="--format")
     with unit_of_work() as session:

@@ -11,20 +11,31 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from govdata.platform import audit, checkpoint, migrate, service, worker
-from govdata.platform.db import Database
-from govdata.platform.errors import DomainError
-from govdata.platform.observability import configure_logging
+from govdata.platform.errors import ConfigurationError, DomainError
 from govdata.platform.principal import Principal
-from govdata.platform.settings import ConfigurationError, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from govdata.platform import worker
+    from govdata.platform.settings import Settings
+
+# Services, the database and the app are imported by the commands that use them, so that
+# ``govdata --help`` answers at once.
 
 CLI_ACTOR = Principal.system("cli")
+
+
+def get_settings() -> Settings:
+    """The settings, read when a command runs (pydantic is not imported for ``--help``)."""
+    from govdata.platform import settings
+
+    return settings.get_settings()
+
 _TTL = re.compile(r"^(\d+)([smhd])$")
 _TTL_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -32,6 +43,8 @@ _TTL_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction for one command, on the configured database."""
+    from govdata.platform.db import Database
+
     settings = get_settings()
     db = Database(settings.database_url, busy_timeout=settings.cli_busy_timeout_seconds)
     try:
@@ -71,6 +84,8 @@ app.add_typer(audit_app, name="audit")
 @app.command("migrate")
 def migrate_database() -> None:
     """Upgrade the database to the newest migration."""
+    from govdata.platform import migrate
+
     url = get_settings().database_url
     migrate.upgrade(url)
     typer.echo(f"migrated {url.split('@')[-1]} to head")
@@ -86,6 +101,8 @@ def department_add(
     parent: str | None = None,
 ) -> None:
     """Register a department."""
+    from govdata.platform import service
+
     with unit_of_work() as session:
         service.create_department(session, CLI_ACTOR, code=code, name=name, uscc=uscc,
                                   division_code=division, short_name=short_name,
@@ -120,6 +137,10 @@ def run_worker(
 ) -> None:
     """Run the background jobs (webhook deliveries, deadline reminders, grant expiry, …)
     beside the web servers, until SIGTERM or Ctrl-C."""
+    from govdata.platform import worker
+    from govdata.platform.db import Database
+    from govdata.platform.observability import configure_logging
+
     settings = get_settings()
     settings.check_startable()
     configure_logging(settings.log_level)
@@ -148,6 +169,8 @@ def user_add(
     display_name: str | None = None,
 ) -> None:
     """Create a user in a department."""
+    from govdata.platform import service
+
     with unit_of_work() as session:
         user = service.create_user(session, CLI_ACTOR, username=name, department_code=dept,
                                    roles=role, password=password, display_name=display_name)
@@ -158,6 +181,8 @@ def user_add(
 @user_app.command("deactivate")
 def user_deactivate(name: str) -> None:
     """Deactivate an account: its tokens stop working at once."""
+    from govdata.platform import service
+
     with unit_of_work() as session:
         service.set_user_active(session, CLI_ACTOR, name, active=False)
     typer.echo(f"deactivated {name}; its tokens no longer work")
@@ -166,6 +191,8 @@ def user_deactivate(name: str) -> None:
 @user_app.command("activate")
 def user_activate(name: str) -> None:
     """Reactivate an account (tokens issued before its deactivation stay invalid)."""
+    from govdata.platform import service
+
     with unit_of_work() as session:
         service.set_user_active(session, CLI_ACTOR, name, active=True)
     typer.echo(f"activated {name}")
@@ -177,6 +204,8 @@ def user_roles(
     set_roles: Annotated[str, typer.Option("--set", help="the roles it holds from now: r1,r2")],
 ) -> None:
     """Replace a user's roles; its earlier tokens stop working at once."""
+    from govdata.platform import service
+
     roles = [role.strip() for role in set_roles.split(",") if role.strip()]
     with unit_of_work() as session:
         user = service.set_user_roles(session, CLI_ACTOR, name, roles=roles)
@@ -189,6 +218,8 @@ def token_issue(
     ttl: Annotated[str, typer.Option(help="lifetime: 3600s, 90m, 12h, 30d")] = "30d",
 ) -> None:
     """Issue a token for a department system; prints the token, its jti on stderr."""
+    from govdata.platform import service
+
     lifetime = parse_ttl(ttl)
     with unit_of_work() as session:
         issued = service.issue_system_token(session, get_settings(), CLI_ACTOR, username=user,
@@ -200,12 +231,17 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(jti: str) -> None:
     """Revoke a token by its jti; every later use answers 401."""
+    from govdata.platform import service
+
     with unit_of_work() as session:
         service.revoke_token(session, CLI_ACTOR, jti=jti)
     typer.echo(f"revoked {jti}")
 
 
 def seal_waiting() -> None:
+    from govdata.platform import audit
+    from govdata.platform.db import Database
+
     db = Database(get_settings().database_url)
     try:
         audit.seal_all(db)
@@ -220,6 +256,8 @@ def audit_verify(
 ) -> None:
     """Seal the entries waiting, then recompute the hash chain (and, given a checkpoint,
     prove the prefix unchanged)."""
+    from govdata.platform import audit, checkpoint
+
     seal_waiting()
     with unit_of_work() as session:
         if checkpoint_file is None:
@@ -239,6 +277,8 @@ def audit_checkpoint(
 ) -> None:
     """Seal the entries waiting, then sign the chain head and size with Ed25519 and write
     it to a file."""
+    from govdata.platform import checkpoint
+
     seal_waiting()
     with unit_of_work() as session:
         signed = checkpoint.create(session, get_settings())
@@ -256,9 +296,13 @@ def run(typer_app: typer.Typer, argv: list[str] | None = None) -> int:
     except (DomainError, ConfigurationError) as exc:
         typer.echo(f"govdata: {explain(exc)}", err=True)
         return 1
-    except (SQLAlchemyError, OSError) as exc:
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError  # imported only when a command failed
+
         from govdata.platform.failsafe import database_fault  # the web stack, only now
 
+        if not isinstance(exc, SQLAlchemyError | OSError):
+            raise
         fault = database_fault(exc)
         if fault is None:
             raise

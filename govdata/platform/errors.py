@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the platform (e.g. production without its signing keys)."""
+
+
 class DomainError(Exception):
     """A refusal the platform explains: a stable ``code`` and a human ``detail``."""
 

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from govdata.platform.errors import ConfigurationError
 
-class ConfigurationError(RuntimeError):
-    """The settings cannot run the platform (e.g. production on a development key)."""
+__all__ = ["ConfigurationError", "Settings", "get_settings"]
 
 
 def _date_list(value: object) -> object:

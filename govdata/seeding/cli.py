@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
 
-from govdata.platform.cli import unit_of_work
-from govdata.platform.db import Database
-from govdata.platform.models import User
-from govdata.platform.settings import get_settings
-from govdata.seeding import files, samples
-from govdata.seeding.loader import seed_catalog
-from govdata.seeding.sample_data import planned_samples, seed_samples
+from govdata.platform.cli import get_settings, unit_of_work
+
+# The loaders and their dependencies are imported by the commands that use them, so that
+# ``govdata --help`` stays fast.
 
 
-def progress_bar() -> Progress:
+def progress_bar():
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), transient=False)
 
@@ -26,6 +29,11 @@ def seed(
     scale: Annotated[str, typer.Option(help="small (make run) or large (benchmarks)")] = "small",
 ) -> None:
     """Load the seed catalogs and sample data (idempotent: a second run changes nothing)."""
+    from govdata.platform.db import Database
+    from govdata.seeding import files, samples
+    from govdata.seeding.loader import seed_catalog
+    from govdata.seeding.sample_data import planned_samples, seed_samples
+
     if scale not in samples.SCALES:
         raise typer.BadParameter(f"scale must be one of {sorted(samples.SCALES)}")
     settings = get_settings()
@@ -49,6 +57,10 @@ def seed(
 
 def demo_accounts() -> None:
     """Print the demo accounts (they only log in when GOVDATA_ENV is not production)."""
+    from sqlalchemy import select
+
+    from govdata.platform.models import User
+
     settings = get_settings()
     with unit_of_work() as session:
         users = session.scalars(select(User).where(User.is_demo.is_(True))

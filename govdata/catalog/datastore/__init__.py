@@ -14,18 +14,18 @@ the masks that apply; ``sensitivities(resource)`` gives the catalog's):
 - ``masks.mask(sensitivity, value)`` and ``masks.sql_mask(sensitivity, column, dialect)``
 """
 
-from govdata.catalog.datastore.export import (
-    ExportPlan,
-    plan_export,
-    planned_rows,
-    stream_export,
-)
-from govdata.catalog.datastore.query import (
-    QueryResult,
-    current_version,
-    query_rows,
-    sensitivities,
-)
+from importlib import import_module
 
-__all__ = ["ExportPlan", "QueryResult", "current_version", "plan_export", "planned_rows",
-           "query_rows", "sensitivities", "stream_export"]
+# Imported on first use (PEP 562), so that what imports a submodule alone (the command
+# line) does not load pandas and pyarrow.
+_FROM = {"ExportPlan": "export", "plan_export": "export", "planned_rows": "export",
+         "stream_export": "export", "QueryResult": "query", "current_version": "query",
+         "query_rows": "query", "sensitivities": "query"}
+
+__all__ = sorted(_FROM)
+
+
+def __getattr__(name: str):
+    if name not in _FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_FROM[name]}"), name)

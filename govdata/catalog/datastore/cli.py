@@ -6,27 +6,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from sqlalchemy.orm import Session
 
-from govdata.catalog.datastore import service
-from govdata.catalog.datastore.export import FORMATS, stream_export
-from govdata.platform import service as platform_service
-from govdata.platform.cli import CLI_ACTOR, fail
-from govdata.platform.db import Database
+from govdata.platform.cli import CLI_ACTOR, fail, get_settings
 from govdata.platform.errors import RuleViolation
 from govdata.platform.principal import Principal
-from govdata.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from govdata.platform.db import Database
+
+# The datastore (pandas, pyarrow, openpyxl) is imported by the commands that use it, so
+# that ``govdata --help`` is fast.
+EXPORT_FORMATS = ("csv", "tsv", "json", "ndjson", "xlsx")  # export.FORMATS (test-checked)
 
 app = typer.Typer(help="资源数据 datastore: load, export, versions", no_args_is_help=True)
 SHOWN_ERRORS = 20
@@ -34,6 +29,8 @@ SHOWN_ERRORS = 20
 
 @contextmanager
 def database() -> Iterator[Database]:
+    from govdata.platform.db import Database
+
     settings = get_settings()
     db = Database(settings.database_url, busy_timeout=settings.cli_busy_timeout_seconds)
     try:
@@ -44,6 +41,8 @@ def database() -> Iterator[Database]:
 
 def acting_as(session: Session, username: str | None) -> Principal:
     """The platform itself, or a user as their token would present them."""
+    from govdata.platform import service as platform_service
+
     if username is None:
         return CLI_ACTOR
     user = platform_service.get_user(session, username)
@@ -64,6 +63,17 @@ def load(
     format: Annotated[str | None, typer.Option(help="csv | xlsx | json (else by name)")] = None,
 ) -> None:
     """Load a CSV, XLSX or JSON file as the resource's new data version."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from govdata.catalog.datastore import service
+
     with database() as db, db.sessionmaker() as session, session.begin():
         principal = acting_as(session, as_user)
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -98,12 +108,15 @@ def _print_problems(exc: RuleViolation) -> None:
 def export(
     code: str,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file (default stdout)")] = None,
-    format: Annotated[str, typer.Option(help=" | ".join(FORMATS))] = "csv",
+    format: Annotated[str, typer.Option(help=" | ".join(EXPORT_FORMATS))] = "csv",
     masked: Annotated[bool, typer.Option(help="desensitise as the public sees it")] = False,
     bom: Annotated[bool, typer.Option(help="UTF-8 BOM (CSV for Excel)")] = False,
     as_user: AsUser = None,
 ) -> None:
     """Export the resource's current data."""
+    from govdata.catalog.datastore import service
+    from govdata.catalog.datastore.export import stream_export
+
     with database() as db:
         with db.sessionmaker() as session, session.begin():
             plan = service.export_data(session, acting_as(session, as_user), code,
@@ -122,6 +135,8 @@ def export(
 @app.command("versions")
 def versions(code: str, as_user: AsUser = None) -> None:
     """List the resource's loaded versions (the current one marked *)."""
+    from govdata.catalog.datastore import service
+
     with database() as db, db.sessionmaker() as session, session.begin():
         for version in service.list_versions(session, acting_as(session, as_user), code):
             mark = "*" if version.is_current else " "
