@@ -85,13 +85,13 @@ def large_dataset(db: Database) -> tuple[str, str, int]:
 
 
 def admin_token(db: Database) -> str:
-    """A platform administrator's token (made once): it may upload to any resource."""
+    """A superuser's token (made once): it may upload to any resource."""
     with Session(db.engine) as session, session.begin():
         system = Principal.system("bench")
         if session.scalar(select(User).where(User.username == ADMIN)) is None:
             department = session.execute(text(
                 "SELECT code FROM platform_department ORDER BY code LIMIT 1")).scalar_one()
-            platform_service.create_user(session, system, username=ADMIN, roles=["admin"],
+            platform_service.create_user(session, system, username=ADMIN, roles=["superuser"],
                                          department_code=department)
         user = platform_service.get_user(session, ADMIN)
         return platform_service.issue_token(session, get_settings(), user=user).token
