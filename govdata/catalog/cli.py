@@ -56,7 +56,7 @@ def export(
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     as_user: Annotated[str | None, typer.Option("--as", help="act as this user "
-                                                "(default: the platform administrator)")] = None,
+                                                "(default: the platform itself)")] = None,
 ) -> None:
     """Import a catalog file (CSV, XLSX or JSON); any bad row and nothing is imported."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

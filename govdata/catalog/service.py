@@ -46,7 +46,7 @@ def get_resource(session: Session, principal: Principal, code: str) -> Resource:
 def require_steward_of(session: Session, principal: Principal, resource: Resource, *,
                        action: str) -> None:
     """Forbidden ``not_resource_steward`` unless the principal may change the resource:
-    a steward of the owning department, or a platform administrator. The refusal of
+    a steward of the owning department, or an administrator of its jurisdiction. The refusal of
     ``action`` is on the ledger."""
     access.require_writer_for(session, principal, resource.department, action=action,
                               resource=resource.code)

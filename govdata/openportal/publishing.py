@@ -1,6 +1,7 @@
 """What a department's stewards set on the open side of their resources: the licence and
 coverage (``OpenMetadata``) and links to distributions kept elsewhere (``Link``). Same
-permission as the catalog (the owning department's stewards, platform administrators),
+permission as the catalog (the owning department's stewards, the administrators of its
+jurisdiction),
 audited in the same transaction."""
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Datastore use cases with their permission rules and audit entries.
 
-- Loading data: stewards of the resource's department (and platform administrators, as
-  for every catalog change: ``catalog.service.require_steward_of``); a retired resource
-  takes no new data. One audit entry ``data.load`` per load, in the same transaction.
-- Reading data here (the staff's own view): stewards of the department and administrators,
-  unmasked unless asked; exports are audited (``data.export``).
+- Loading data: stewards of the resource's department (and the administrators of its
+  jurisdiction, as for every catalog change: ``catalog.service.require_steward_of``); a
+  retired resource takes no new data. One audit entry ``data.load`` per load, in the same
+  transaction.
+- Reading data here (the staff's own view): stewards of the department and the
+  administrators of its jurisdiction, unmasked unless asked; exports are audited
+  (``data.export``).
 
 The exchange and the open portal call ``query_rows`` / ``plan_export`` / ``stream_export``
 directly with their own rules and masks.
