@@ -123,7 +123,14 @@ def serve(
     serving.serve("govdata.main:create_app", host=host, port=port, workers=workers)
 
 
-WORKER_JOBS: list[worker.JobFactory] = [audit.jobs]
+def ledger_jobs(db, settings) -> list:
+    """The ledger's sealing job (``audit.jobs``), imported when the worker starts."""
+    from govdata.platform import audit
+
+    return audit.jobs(db, settings)
+
+
+WORKER_JOBS: list[worker.JobFactory] = [ledger_jobs]
 
 
 def register_worker_jobs(factory: worker.JobFactory) -> None:

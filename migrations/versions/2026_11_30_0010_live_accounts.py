@@ -4,8 +4,8 @@ platform_user.tokens_valid_after: tokens issued before it are outdated (set when
 account is deactivated or its roles change). platform_issued_token: every token signed,
 so that revoking an unknown jti is refused.
 
-Revision ID: 0009_live_accounts
-Revises: 0008_openportal_people
+Revision ID: 0010_live_accounts
+Revises: 0009_ledger_sequencer
 Create Date: 2026-11-30 21:00:00
 """
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from alembic import op
 
 from govdata.platform.db import UTCDateTime
 
-revision = '0009_live_accounts'
-down_revision = '0008_openportal_people'
+revision = '0010_live_accounts'
+down_revision = '0009_ledger_sequencer'
 branch_labels = None
 depends_on = None
 
