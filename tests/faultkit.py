@@ -162,6 +162,16 @@ class Cluster:
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def replica(self) -> Cluster:
+        """A streaming standby of this cluster (pg_basebackup -R), started on its own port."""
+        standby = Cluster()
+        standby.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-h",
+                    "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--no-sync")
+        with (standby.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {standby.port}\n"
+                       f"unix_socket_directories = '{standby.root}'\n")
+        return standby.start()
+
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)

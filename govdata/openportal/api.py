@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from govdata.catalog.datastore.api import RowQuery, StreamBind
+from govdata.catalog.datastore.api import ReadStreamBind, RowQuery
 from govdata.catalog.datastore.export import stream_export
 from govdata.catalog.datastore.schemas import DataPage, page_response
 from govdata.openportal import datajson, dcat, publishing, service
@@ -30,7 +30,14 @@ from govdata.openportal.schemas import (
     summary_out,
 )
 from govdata.openportal.vocab import LICENCES
-from govdata.platform.deps import CurrentPrincipal, Limit, Offset, SessionDep, SettingsDep
+from govdata.platform.deps import (
+    CurrentPrincipal,
+    Limit,
+    Offset,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from govdata.platform.errors import NotFound
 from govdata.platform.settings import Settings
 
@@ -50,7 +57,7 @@ def search_page_out(page: service.DatasetPage) -> DatasetPageOut:
 
 @router.get("/datasets", response_model=DatasetPageOut)
 def search_datasets(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=200, description="中文或英文检索词")] = None,
     theme: Annotated[list[str] | None, Query(description="主题或其 group 名")] = None,
@@ -83,7 +90,7 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 @router.get("/datasets/{name}", response_model=DatasetOut)
-def get_dataset(name: str, request: Request, session: SessionDep,
+def get_dataset(name: str, request: Request, session: ReadSessionDep,
                 settings: SettingsDep) -> DatasetOut:
     """A dataset's metadata: data dictionary, licence, coverage, overdue flag, usage."""
     dataset = service.view_dataset(session, name, settings=settings)
@@ -115,7 +122,7 @@ def update_open_metadata(name: str, body: OpenMetadataIn, session: SessionDep,
 @router.get("/datasets/{name}/records", response_model=DataPage)
 def dataset_records(
     name: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     rows: RowQuery,
     access: KeyAccessDep,
@@ -137,9 +144,9 @@ def dataset_records(
                                          ".spreadsheetml.sheet": {}}}})
 def download_dataset(
     name: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
-    bind: StreamBind,
+    bind: ReadStreamBind,
     rows: RowQuery,
     access: KeyAccessDep,
     format: Annotated[str, Query(pattern="^(csv|json|xlsx)$",
@@ -165,7 +172,7 @@ def download_dataset(
 
 
 @router.get("/departments/{department}/datasets", response_model=DepartmentDatasetsOut)
-def department_datasets(department: str, session: SessionDep, settings: SettingsDep,
+def department_datasets(department: str, session: ReadSessionDep, settings: SettingsDep,
                         limit: Limit = 20, offset: Offset = 0) -> DepartmentDatasetsOut:
     """A department's open list (开放清单)."""
     owner, page = service.department_datasets(session, department, limit=limit,
@@ -175,7 +182,7 @@ def department_datasets(department: str, session: SessionDep, settings: Settings
 
 
 @router.get("/stats")
-def portal_stats(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+def portal_stats(session: ReadSessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Open datasets, departments publishing open lists against the plans' targets, usage."""
     return service.portal_stats(session, settings=settings)
 
@@ -209,14 +216,14 @@ CatalogPage = Annotated[int, Query(ge=1, le=1_000_000, description="第几页 (�
 
 
 @metadata_router.get("/catalog.jsonld", response_class=Response, responses=RDF_RESPONSES)
-def catalog_jsonld(request: Request, session: SessionDep, settings: SettingsDep,
+def catalog_jsonld(request: Request, session: ReadSessionDep, settings: SettingsDep,
                    page: CatalogPage = 1) -> Response:
     """The open catalog as DCAT-AP 3 JSON-LD, a page of datasets at a time."""
     return _catalog(request, session, settings, page, "jsonld")
 
 
 @metadata_router.get("/catalog.ttl", response_class=Response, responses=RDF_RESPONSES)
-def catalog_ttl(request: Request, session: SessionDep, settings: SettingsDep,
+def catalog_ttl(request: Request, session: ReadSessionDep, settings: SettingsDep,
                 page: CatalogPage = 1) -> Response:
     """The open catalog as DCAT-AP 3 Turtle, a page of datasets at a time."""
     return _catalog(request, session, settings, page, "ttl")
@@ -231,19 +238,19 @@ def _dataset(request: Request, session, settings: Settings, name: str, fmt: str)
 
 @metadata_router.get("/dataset/{name}.jsonld", response_class=Response,
                      responses=RDF_RESPONSES)
-def dataset_jsonld(name: str, request: Request, session: SessionDep,
+def dataset_jsonld(name: str, request: Request, session: ReadSessionDep,
                    settings: SettingsDep) -> Response:
     return _dataset(request, session, settings, name, "jsonld")
 
 
 @metadata_router.get("/dataset/{name}.ttl", response_class=Response, responses=RDF_RESPONSES)
-def dataset_ttl(name: str, request: Request, session: SessionDep,
+def dataset_ttl(name: str, request: Request, session: ReadSessionDep,
                 settings: SettingsDep) -> Response:
     return _dataset(request, session, settings, name, "ttl")
 
 
 @metadata_router.get("/data.json")
-def data_json(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+def data_json(request: Request, session: ReadSessionDep, settings: SettingsDep) -> dict[str, Any]:
     """The open catalog as Project Open Data v1.1."""
     datasets = service.all_datasets(session, settings=settings)
     return datajson.catalog(datasets, base_url(request, settings), settings)

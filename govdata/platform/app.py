@@ -137,7 +137,8 @@ def create_app(
     app.state.settings = settings
     app.state.db = database or Database(
         settings.database_url, echo=settings.database_echo,
-        busy_timeout=settings.database_busy_timeout_seconds)
+        busy_timeout=settings.database_busy_timeout_seconds,
+        read_urls=settings.database_read_urls)
     uploaddir.sweep_orphans(settings.upload_dir)
     install_error_handlers(app)
     app.include_router(ops_router())

@@ -14,8 +14,9 @@ read what they write after.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,9 +143,11 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
 
 
 class Database:
-    """One engine and its session factory; the app and the CLI each hold one."""
+    """One engine and its session factory; the app and the CLI each hold one. With
+    ``read_urls`` (PostgreSQL streaming replicas) public reads may go to a replica."""
 
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = 30.0,
+                 read_urls: Sequence[str] = ()) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo, busy_timeout=busy_timeout)
         self.sessionmaker = sessionmaker(
@@ -153,6 +156,30 @@ class Database:
         self.read_sessionmaker = sessionmaker(
             self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
             expire_on_commit=False)
+        self.read_engines = [make_engine(read_url, echo=echo) for read_url in read_urls]
+
+    @property
+    def read_engine(self) -> Engine:
+        """A replica (chosen at random) for one read, else the primary."""
+        return random.choice(self.read_engines) if self.read_engines else self.engine
+
+    def read_unit_of_work(self) -> Iterator[Session]:
+        """A read-only unit of work on a replica when there are any. What it queues with
+        ``in_own_transaction`` (usage counts, refusals for the ledger) is written on the
+        primary afterwards. Anything that must see its own writes uses ``unit_of_work``."""
+        if not self.read_engines:
+            yield from self.unit_of_work(read=True)
+            return
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            try:
+                with session.begin():
+                    yield session
+            finally:
+                queued = session.info.pop(OWN_TRANSACTION, [])
+                if queued:
+                    with self.sessionmaker() as primary, primary.begin():
+                        for write in queued:
+                            write(primary)
 
     @property
     def dialect(self) -> str:
@@ -172,3 +199,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        for engine in self.read_engines:
+            engine.dispose()

@@ -28,6 +28,19 @@ def get_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
+
+def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
+    """A public read's unit of work: on a read replica when there are any
+    (``GOVDATA_DATABASE_READ_URLS``), else the request's own (``primary`` connects only
+    when used)."""
+    if not request.app.state.db.read_engines:
+        yield primary
+        return
+    yield from request.app.state.db.read_unit_of_work()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
 MAX_OFFSET = 1_000_000_000  # far past any page; keeps offsets inside 64-bit SQL integers
 Limit = Annotated[int, Query(ge=1, le=1000, description="每页条数 (page size)")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="跳过条数 (rows to skip)")]

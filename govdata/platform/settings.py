@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     database_echo: bool = False
     database_busy_timeout_seconds: float = 30.0  # SQLite: how long a web writer queues
     cli_busy_timeout_seconds: float = 600.0  # … and a command (an operator can wait)
+    # PostgreSQL streaming replicas for public reads, comma-separated URLs (empty: none)
+    database_read_urls: Annotated[list[str], NoDecode] = []
 
     # Signing keys (PEM). Production needs both configured; elsewhere a key not configured
     # is generated on first start under ``key_dir`` (mode 0600) and reused afterwards.
@@ -106,6 +108,13 @@ class Settings(BaseSettings):
                 self.checkpoint_private_key = keys.load_or_create(
                     directory, keys.CHECKPOINT_KEY_FILE, "ed25519")
         return self
+
+    @field_validator("database_read_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     def check_startable(self) -> None:
         """Refuse a production start without configured signing keys."""

@@ -56,6 +56,15 @@ def stream_bind(request: Request) -> Engine | Connection:
 StreamBind = Annotated[Any, Depends(stream_bind)]
 
 
+def read_stream_bind(request: Request, bind: StreamBind) -> Engine | Connection:
+    """Where a public download streams from: a read replica when there are any."""
+    db = request.app.state.db
+    return db.read_engine if db.read_engines else bind
+
+
+ReadStreamBind = Annotated[Any, Depends(read_stream_bind)]
+
+
 def _json_param(value: str | None, name: str) -> Any:
     if value is None or value == "":
         return None

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog.datastore import stream_export
 from govdata.catalog.datastore import upload as uploads
-from govdata.catalog.datastore.api import StreamBind
+from govdata.catalog.datastore.api import ReadStreamBind, StreamBind
 from govdata.openportal import apikeys
 from govdata.openportal.api import base_url
 from govdata.openportal.ckan import datastore, read, write
@@ -33,7 +33,7 @@ from govdata.openportal.ckan.errors import CkanError, as_ckan_error
 from govdata.openportal.deps import presented_token
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.platform import strictjson
-from govdata.platform.deps import SessionDep, SettingsDep, principal_from_token
+from govdata.platform.deps import ReadSessionDep, SessionDep, SettingsDep, principal_from_token
 from govdata.platform.errors import DomainError, NotFound, PayloadTooLarge, RuleViolation
 from govdata.platform.principal import ANONYMOUS
 from govdata.platform.settings import Settings
@@ -57,6 +57,9 @@ ACTIONS: dict[str, Action] = {
     "resource_create": write.resource_create, "datastore_create": write.datastore_create,
     "datastore_upsert": write.datastore_upsert,
 }
+
+READ_ACTIONS = frozenset(name for name, action in ACTIONS.items()
+                         if action.__module__ != write.__name__)
 
 
 class BadRequest(Exception):
@@ -161,10 +164,14 @@ def api_version() -> dict[str, int]:
     return {"version": 3}
 
 
-async def _action(name: str, request: Request, session: SessionDep, settings: SettingsDep,
-                  bind: StreamBind) -> Response:
+async def _action(name: str, request: Request, session: SessionDep,
+                  read_session: ReadSessionDep, settings: SettingsDep, bind: StreamBind,
+                  read_bind: ReadStreamBind) -> Response:
+    """Read actions on a read replica when there are any; writes on the primary."""
     if name not in ACTIONS:
         return answer(f"Bad request - Action name not known: {name}", 400)
+    if name in READ_ACTIONS:
+        session, bind = read_session, read_bind
     received = None
     try:
         data, received = await action_input(request, settings)
@@ -189,8 +196,8 @@ for version, path in (("", "/api/action/{name}"), ("3", "/api/3/action/{name}"))
 
 @router.get("/datastore/dump/{resource_id}", response_class=StreamingResponse,
             tags=["CKAN Action API"])
-def datastore_dump(resource_id: str, request: Request, session: SessionDep,
-                   settings: SettingsDep, bind: StreamBind) -> StreamingResponse:
+def datastore_dump(resource_id: str, request: Request, session: ReadSessionDep,
+                   settings: SettingsDep, bind: ReadStreamBind) -> StreamingResponse:
     """A datastore table, streamed: ``format=csv|tsv|json|xml``, ``bom``, ``offset``,
     ``limit``, ``filters``, ``q``, ``fields``, ``sort``."""
     ctx = action_context(request, session, settings, bind, None)
