@@ -35,7 +35,8 @@ def test_one_import_package_with_the_four_parts():
 
 class UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
-        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value
+                if key.tag != "tag:yaml.org,2002:merge"]  # ``<<: *anchor`` merges, legally
         duplicates = {key for key in keys if keys.count(key) > 1}
         assert not duplicates, f"duplicate keys {duplicates} at line {node.start_mark.line + 1}"
         return super().construct_mapping(node, deep)
