@@ -131,7 +131,7 @@ def audit_entries(url: str) -> list[dict]:
     db = Database(url)
     with db.engine.connect() as connection:
         bodies = connection.execute(text("SELECT body FROM platform_audit_entry")).scalars()
-        entries = [json.loads(body) for body in bodies]
+        entries = [body if isinstance(body, dict) else json.loads(body) for body in bodies]
     db.dispose()
     return entries
 
@@ -192,6 +192,7 @@ def setup_ledger(govdata) -> None:
         for n in range(4):
             service.create_user(session, actor, username=f"clerk-{n}", department_code="cq-dsj",
                                 roles=["requester"])
+    audit.seal_all(db)  # PostgreSQL: entries are sealed by the sequencer, not at write time
     db.dispose()
 
 

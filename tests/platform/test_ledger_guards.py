@@ -16,12 +16,12 @@ ALICE = Principal(username="alice", department="d-1", roles=frozenset({"steward"
 def statements(dialect: str) -> dict[str, str]:
     body = "CAST(:forged AS JSON)" if dialect == "postgresql" else ":forged"
     return {
-        "update body": f"UPDATE platform_audit_entry SET body = {body} WHERE seq = :seq",
+        "update body": f"UPDATE platform_audit_entry SET body = {body} WHERE id = :id",
         "update entry_hash": "UPDATE platform_audit_entry SET entry_hash = :digest "
-                             "WHERE seq = :seq",
+                             "WHERE id = :id",
         "update both": f"UPDATE platform_audit_entry SET body = {body}, entry_hash = :digest "
-                       "WHERE seq = :seq",
-        "delete": "DELETE FROM platform_audit_entry WHERE seq = :seq",
+                       "WHERE id = :id",
+        "delete": "DELETE FROM platform_audit_entry WHERE id = :id",
         # SQLite has no TRUNCATE; an unqualified DELETE is its truncate optimisation,
         # which a DELETE trigger switches off.
         "truncate": "TRUNCATE platform_audit_entry" if dialect == "postgresql"
@@ -32,11 +32,12 @@ def statements(dialect: str) -> dict[str, str]:
 @pytest.mark.parametrize("change", ["update body", "update entry_hash", "update both",
                                     "delete", "truncate"])
 def test_ledger_refuses_change(session, dialect, change):
-    seq = audit.record(session, ALICE, action="x.guarded", row_count=1)
+    entry = audit.record(session, ALICE, action="x.guarded", row_count=1)
+    audit.seal(session, wait=True)  # PostgreSQL: the sequencer's one allowed UPDATE first
     stored = session.execute(text("SELECT CAST(body AS TEXT), entry_hash FROM "
-                                  "platform_audit_entry WHERE seq = :seq"), {"seq": seq}).one()
+                                  "platform_audit_entry WHERE id = :id"), {"id": entry}).one()
     forged = stored[0].replace('"row_count":1', '"row_count":2')
-    params = {"seq": seq, "forged": forged,
+    params = {"id": entry, "forged": forged,
               "digest": audit.chain_hash(audit.GENESIS_HASH, forged)}
     statement = statements(dialect)[change]
     nested = session.begin_nested()
@@ -45,6 +46,6 @@ def test_ledger_refuses_change(session, dialect, change):
     nested.rollback()
     assert "append-only" in str(refused.value)
     after = session.execute(text("SELECT CAST(body AS TEXT), entry_hash FROM "
-                                 "platform_audit_entry WHERE seq = :seq"), {"seq": seq}).one()
+                                 "platform_audit_entry WHERE id = :id"), {"id": entry}).one()
     assert tuple(after) == tuple(stored)
     assert audit.verify(session).ok
