@@ -4,7 +4,6 @@ committed, served by Uvicorn on a free port in its own process, driven by real c
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from govdata.platform.principal import Principal
 from govdata.platform.settings import get_settings
 from tests.catalog import item
 from tests.conftest import SYSTEM, fresh_database, synthetic_uscc
+from tests.faultkit import free_port
 from tests.openportal.conftest import (
     AIR_ITEMS,
     AIR_ROWS,
@@ -44,10 +44,29 @@ class Portal:
     log: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def start_server(env: dict[str, str], log: list[str]) -> tuple[subprocess.Popen, str]:
+    """``uvicorn govdata.main:create_app`` on a free port, its stderr collected in ``log``;
+    returns once it says it is listening (or raises with its log)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "govdata.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    ready = threading.Event()
+
+    def drain() -> None:
+        for line in process.stderr:
+            log.append(line)
+            if READY in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    ready.wait(timeout=120)
+    if process.poll() is not None or not any(READY in line for line in log):
+        process.kill()
+        raise RuntimeError("server did not start:\n" + "".join(log))
+    return process, f"http://127.0.0.1:{port}"
 
 
 def server_env(database_url: str, upload_dir: Path) -> dict[str, str]:
@@ -64,28 +83,10 @@ def serve(tmp_path_factory) -> Iterator:
     started: list[subprocess.Popen] = []
 
     def start(database_url: str, log: list[str]) -> str:
-        port = free_port()
         upload_dir = tmp_path_factory.mktemp("uploads")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "govdata.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=server_env(database_url, upload_dir), stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, text=True)
+        process, url = start_server(server_env(database_url, upload_dir), log)
         started.append(process)
-        ready = threading.Event()
-
-        def drain() -> None:
-            for line in process.stderr:
-                log.append(line)
-                if READY in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        ready.wait(timeout=120)
-        if process.poll() is not None or not any(READY in line for line in log):
-            raise RuntimeError("server did not start:\n" + "".join(log))
-        return f"http://127.0.0.1:{port}"
+        return url
 
     yield start
     for process in started:

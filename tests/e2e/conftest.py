@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import fresh_database
-from tests.contract.conftest import READY, free_port, server_env
+from tests.contract.conftest import server_env, start_server
 
 SEEDS = Path(__file__).parents[2] / "seeds"
 SEED_FILE = "chongqing.yaml"  # one jurisdiction: its accounts, departments and sample data
@@ -45,29 +44,6 @@ def _run(args: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"govdata {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def _start(env: dict[str, str], log: list[str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "govdata.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    ready = threading.Event()
-
-    def drain() -> None:
-        for line in process.stderr:
-            log.append(line)
-            if READY in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    ready.wait(timeout=120)
-    if process.poll() is not None or not any(READY in line for line in log):
-        process.kill()
-        raise RuntimeError("server did not start:\n" + "".join(log))
-    return process, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="session")
 def server(database_url, tmp_path_factory) -> Iterator[Server]:
     """The seeded platform (``govdata migrate`` + ``govdata seed --scale small`` of the
@@ -81,7 +57,7 @@ def server(database_url, tmp_path_factory) -> Iterator[Server]:
         _run(["migrate"], env)
         _run(["seed", "--scale", "small"], env)
         log: list[str] = []
-        process, address = _start(env, log)
+        process, address = start_server(env, log)
         try:
             yield Server(url=address, database_url=url, log=log)
         finally:
