@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govdata.console import admin, approver, auditor, dashboard, pages, requester, steward
+from govdata.console import (
+    admin,
+    approver,
+    auditor,
+    dashboard,
+    pages,
+    public,
+    requester,
+    steward,
+)
 
 router = APIRouter()
-for part in (pages, steward, requester, approver, auditor, admin, dashboard):
+for part in (pages, steward, requester, approver, public, auditor, admin, dashboard):
     router.include_router(part.router)

@@ -32,6 +32,12 @@ class ApproveForm(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
+def approval(form) -> dict:
+    """An approval form's values: the items kept, the date, an optional note."""
+    return {"data_items": form.getlist("data_items"), "until": form.get("until", ""),
+            "note": (form.get("note") or "").strip() or None}
+
+
 class RejectForm(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
 
@@ -65,9 +71,7 @@ def decision(request: Request, request_id: int, session: SessionDep, principal: 
 @router.post("/inbox/{request_id}/approve")
 async def approve(request: Request, request_id: int, session: SessionDep,
                   principal: Approver):
-    form = await request.form()
-    values = {"data_items": form.getlist("data_items"), "until": form.get("until", ""),
-              "note": (form.get("note") or "").strip() or None}
+    values = approval(await request.form())
     try:
         parsed = ApproveForm.model_validate(values)
         with session.begin_nested():

@@ -23,6 +23,7 @@ REQUESTER = ("requester",)
 APPROVER = ("approver",)
 AUDITOR = ("auditor",)
 ADMIN = ("admin",)
+PUBLIC_SIDE = ("approver", "steward")  # who the portal's provider services let in
 DASHBOARD = ("steward", "approver", "auditor", "admin")
 
 MENU = (
@@ -35,6 +36,9 @@ MENU = (
     Entry("已获授权", "/console/grants", REQUESTER),
     Entry("待审批", "/console/inbox", APPROVER),
     Entry("数据校核", "/console/disputes", ("approver", "steward")),
+    Entry("开放数据申请", "/console/applications", PUBLIC_SIDE),
+    Entry("数据需求", "/console/data-requests", PUBLIC_SIDE),
+    Entry("纠错", "/console/error-reports", PUBLIC_SIDE),
     Entry("审计事件", "/console/audit", AUDITOR),
     Entry("部门与用户", "/console/admin/users", ADMIN),
     Entry("逾期申请", "/console/admin/overdue", ("admin", "auditor")),

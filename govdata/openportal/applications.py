@@ -113,6 +113,12 @@ def _approver_of(principal: Principal, resource: Resource) -> bool:
     return principal.has("approver") and principal.department == resource.department.code
 
 
+def may_decide(session: Session, principal: Principal, application: Application) -> bool:
+    """Whether the principal may approve, refuse or revoke the application (an approver of
+    the providing department): what pages ask before offering the decision."""
+    return _approver_of(principal, resource_of(session, application))
+
+
 def provider_queue(session: Session, principal: Principal, *, status: str | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Application], int]:
     """The applications for the datasets of the principal's department (approvers and

@@ -110,6 +110,17 @@ def _may_answer(principal: Principal, department: Department | None) -> bool:
         principal.has("steward") or principal.has("approver"))
 
 
+def may_answer_request(session: Session, principal: Principal, found: DataRequest) -> bool:
+    """Whether the principal may answer the data request (what pages ask before offering
+    the answer form; ``answer_request`` enforces it)."""
+    return _may_answer(principal, department_of(session, found.department_id))
+
+
+def may_answer_report(session: Session, principal: Principal, found: ErrorReport) -> bool:
+    """Whether the principal may answer the error report (its dataset's department)."""
+    return _may_answer(principal, resource_of(session, found).department)
+
+
 @dataclass(frozen=True)
 class Answer:
     outcome: str

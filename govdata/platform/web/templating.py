@@ -6,6 +6,7 @@ A template's name starts with its part: ``console/home.html`` is read from
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import re
 from functools import lru_cache
@@ -23,6 +24,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from govdata.platform import clock
 from govdata.platform.web import csrf
 
 PART_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -68,11 +70,24 @@ class PartLoader(BaseLoader):
         return path.read_text("utf-8"), str(path), lambda: path.stat().st_mtime == mtime
 
 
+def local_time(moment: dt.datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC; an aware datetime or ledger ISO text) as the time in China
+    (Asia/Shanghai), the one way every page shows a time: ``{{ x.created_at|local }}``."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(clock.CHINA).strftime(fmt)
+
+
 @lru_cache
 def templates() -> Environment:
     env = Environment(loader=PartLoader(), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["static"] = lambda path: f"/static/{path}"
+    env.filters["local"] = local_time
     return env
 
 
