@@ -198,6 +198,29 @@ def test_datastore_search_filters_q_fields_sort_paging_formats(ckan, people):
     assert huge["limit"] == 32000
 
 
+def test_datastore_search_distinct_and_tsquery(ckan, people):
+    """``distinct`` and ``plain=false`` as CKAN takes them (``to_tsquery``'s syntax)."""
+    rid = datastore_id(people)
+    districts = ckan.action.datastore_search(resource_id=rid, fields=["district"], distinct=True,
+                                             sort="district")
+    assert sorted(r["district"] for r in districts["records"]) == ["江北区", "渝中区"]
+    assert districts["total"] == 2 and districts["distinct"] is True
+    either = ckan.action.datastore_search(resource_id=rid, q="江北区 | 渝中区", plain=False,
+                                          sort="id")
+    assert [r["id"] for r in either["records"]] == [1, 2, 3] and either["total"] == 3
+    neither = ckan.action.datastore_search(resource_id=rid, q="江北区 | 渝中区", sort="id")
+    assert neither["records"] == [] and neither["total"] == 0
+    besides = ckan.action.datastore_search(resource_id=rid, q="!江北区", plain="false", sort="id")
+    assert [r["id"] for r in besides["records"]] == [1, 3]
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.datastore_search(resource_id=rid, q="(江北区", plain=False)
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.datastore_search(resource_id=rid, fields=["phone"], distinct=True)
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.datastore_search(resource_id=rid, fields=["district"], distinct=True,
+                                     records_format="csv")
+
+
 def test_datastore_search_errors(ckan, portal, people):
     rid = datastore_id(people)
     with pytest.raises(ckanapi.ValidationError) as unknown_key:

@@ -108,13 +108,15 @@ def plan_export(
     header: str = "name",
     records: str = "objects",
     items: Collection[str] | None = None,
+    plain: bool = True,
 ) -> ExportPlan:
     """Check an export request (no permission check: the caller's) and plan it.
 
     ``header`` names CSV/TSV/XLSX columns by item ``name`` or Chinese ``title``;
     ``records`` ``lists`` gives CKAN's dump shape for JSON
     (``{"fields": […], "records": [[…], …]}``), ``objects`` an array of objects.
-    ``items`` limits the data items to those the caller may see (``query_rows``)."""
+    ``items`` limits the data items to those the caller may see (``query_rows``);
+    ``plain`` false reads ``q`` in ``to_tsquery``'s syntax."""
     problems = []
     if format not in FORMATS:
         problems.append({"loc": ["format"], "msg": f"格式只能是 {', '.join(FORMATS)}"})
@@ -132,7 +134,8 @@ def plan_export(
     version = current_version(session, resource)
     connection = session.connection()
     selection = select_columns(version, connection.dialect.name, fields=fields,
-                               filters=filters, q=q, sort=sort, masks=masks, items=items)
+                               filters=filters, q=q, sort=sort, masks=masks, items=items,
+                               plain=plain)
     masking.register_sqlite_functions(connection)
     _probe(connection, selection, limit, offset)
     if format == "xlsx":

@@ -9,13 +9,14 @@ values' counts; a word no column can hold: 0), else ``None``.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Table, Text, bindparam, func, or_
+from sqlalchemy import ARRAY, ColumnElement, Table, Text, and_, bindparam, false, func, not_, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Connection
 
@@ -149,10 +150,23 @@ def word_condition(table: Table, specs: Sequence[ColumnSpec], word: str, dialect
 
 
 def search_conditions(table: Table, q: Any, searchable: Sequence[ColumnSpec], usable,
-                      problems: list, dialect: str, known: Known | None) -> list[Condition]:
-    """``q``: words (each in some searchable column), or ``{field: words}``."""
+                      problems: list, dialect: str, known: Known | None, *,
+                      plain: bool = True) -> list[Condition]:
+    """``q``: words (each in some searchable column), or ``{field: words}``. With ``plain``
+    false, each text is a query in ``to_tsquery``'s syntax (CKAN's ``plain=false``)."""
     if q is None or q == "":
         return []
+
+    def conditions_for(text: str, specs: Sequence[ColumnSpec], loc: list[str]):
+        if plain:
+            return [word_condition(table, specs, word, dialect, known) for word in text.split()]
+        try:
+            return QueryText(text, lambda word: word_condition(table, specs, word, dialect,
+                                                               known)).conditions()
+        except ValueError as error:
+            problems.append({"loc": loc, "msg": f"检索式有误: {error} (bad query syntax)"})
+            return []
+
     if isinstance(q, Mapping):
         conditions = []
         for name, term in q.items():
@@ -163,13 +177,103 @@ def search_conditions(table: Table, q: Any, searchable: Sequence[ColumnSpec], us
                 problems.append({"loc": ["q", str(name)],
                                  "msg": f"字段 {name} 不是文本 (not a text field)"})
                 continue
-            conditions += [word_condition(table, [spec], word, dialect, known)
-                           for word in str(term).split()]
+            conditions += conditions_for(str(term), [spec], ["q", str(name)])
         return conditions
     if not isinstance(q, str):
         problems.append({"loc": ["q"], "msg": "应为文本或 {字段: 文本} (expected text)"})
         return []
-    return [word_condition(table, searchable, word, dialect, known) for word in q.split()]
+    return conditions_for(q, searchable, ["q"])
+
+
+_QUERY_TOKEN = re.compile(r"\s*(<\d*->|<\d+>|[&|!()]|[^\s&|!()<]+)")
+_WORD_SUFFIX = re.compile(r":\*?[A-Da-d]*$")
+
+
+class QueryText:
+    """A ``to_tsquery`` text — words joined by ``&``, ``|``, ``<->`` (taken as ``&``:
+    rows are matched, not positions), negated by ``!``, grouped by parentheses, a word's
+    ``:*`` or weight ignored (words match inside values anyway) — as conditions, one per
+    top-level ``&``. Words side by side are taken as ``&`` (``to_tsquery`` refuses them)."""
+
+    def __init__(self, text: str, word: Any) -> None:
+        self.tokens = self._tokens(text)
+        self.word, self.at = word, 0
+
+    @staticmethod
+    def _tokens(text: str) -> list[str]:
+        tokens, at = [], 0
+        while at < len(text):
+            match = _QUERY_TOKEN.match(text, at)
+            if match is None:
+                if text[at:].strip():
+                    raise ValueError(f"无法识别 {text[at:].strip()[:20]!r}")
+                break
+            tokens.append(match.group(1))
+            at = match.end()
+        return tokens
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _take(self) -> str:
+        token = self._peek()
+        if token is None:
+            raise ValueError("检索式不完整 (unexpected end)")
+        self.at += 1
+        return token
+
+    def conditions(self) -> list[Condition]:
+        if not self.tokens:
+            return []
+        alternatives = self._alternatives()
+        if self._peek() is not None:
+            raise ValueError(f"多余的 {self._peek()!r}")
+        return alternatives[0] if len(alternatives) == 1 else [_any(alternatives)]
+
+    def _alternatives(self) -> list[list[Condition]]:
+        """``a | b | …``, each alternative the list of its ``&`` parts."""
+        alternatives = [self._conjunction()]
+        while self._peek() == "|":
+            self._take()
+            alternatives.append(self._conjunction())
+        return alternatives
+
+    def _conjunction(self) -> list[Condition]:
+        parts = [self._operand()]
+        while (token := self._peek()) is not None and token not in ("|", ")"):
+            if token == "&" or token.startswith("<"):
+                self._take()
+            parts.append(self._operand())
+        return parts
+
+    def _operand(self) -> Condition:
+        token = self._take()
+        if token == "!":
+            inner = self._operand()
+            return Condition(not_(func.coalesce(inner.clause, false())))
+        if token == "(":
+            inner = _any(self._alternatives())
+            if self._take() != ")":
+                raise ValueError("括号不成对 (unbalanced parentheses)")
+            return inner
+        if token in ("&", "|", ")") or token.startswith("<"):
+            raise ValueError(f"此处不应有 {token!r}")
+        word = _WORD_SUFFIX.sub("", token)
+        if not word:
+            raise ValueError(f"空的检索词 {token!r}")
+        return self.word(word)
+
+
+def _any(alternatives: list[list[Condition]]) -> Condition:
+    if len(alternatives) == 1:
+        return _all(alternatives[0])
+    return Condition(or_(*(_all(parts).clause for parts in alternatives)))
+
+
+def _all(parts: list[Condition]) -> Condition:
+    if len(parts) == 1:
+        return parts[0]
+    return Condition(and_(*(part.clause for part in parts)))
 
 
 def filter_tally(spec: ColumnSpec | None, converted: Sequence[Any], want_null: bool,

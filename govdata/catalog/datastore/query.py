@@ -167,6 +167,8 @@ class Selection:
     tallies: list[int | None] = field(default_factory=list)  # rows each condition keeps
     order_by: list[ColumnElement] = field(default_factory=list)
     sorted: bool = False  # an explicit sort other than ``_id`` ascending was asked for
+    distinct: bool = False  # only distinct rows (CKAN's ``distinct``)
+    sorted_by: list[str] = field(default_factory=list)  # the stored columns ``sort`` names
     condition: Hashable = None  # what ``where`` was built from: the key of its row count
 
     def stored(self, column: Column) -> ColumnElement:
@@ -201,6 +203,8 @@ class Selection:
         ``_id`` ranges (``_id`` is 1…n without gaps): no rows are skipped one by one."""
         row_id = self.table.c[ROW_ID]
         statement = statement.where(*self.where)
+        if self.distinct:
+            statement = statement.distinct()
         if not self.where and not self.sorted:
             if offset:
                 statement = statement.where(row_id > offset)
@@ -230,9 +234,11 @@ def version_shape(version: DataVersion, dialect: str) -> tuple[tuple[ColumnSpec,
 def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                    filters: Mapping[str, Any] | None = None, q: Any = None, sort: Any = None,
                    masks: Masks | None = None, items: Collection[str] | None = None,
-                   known: Known | None = None) -> Selection:
+                   known: Known | None = None, plain: bool = True,
+                   distinct: bool = False) -> Selection:
     """Check the request against the version's columns and build the selection
-    (``known``: the version's statistics, to search fewer columns and count fewer rows)."""
+    (``known``: the version's statistics, to search fewer columns and count fewer rows;
+    ``plain`` false: ``q`` in ``to_tsquery``'s syntax; ``distinct``: distinct rows only)."""
     problems = unusable_text(fields=fields, filters=filters, q=q, sort=sort)
     if problems:
         raise RuleViolation("查询参数无效 (invalid query)", code="datastore_query_invalid",
@@ -281,26 +287,50 @@ def select_columns(version: DataVersion, dialect: str, *, fields: Any = None,
                 selection.add(condition)
     searchable = [spec for spec in available.values() if spec.data_type == "C"
                   and not (masks is not None and masking.is_masked(applied[spec.name]))]
-    for condition in search_conditions(table, q, searchable, usable, problems, dialect, known):
+    for condition in search_conditions(table, q, searchable, usable, problems, dialect, known,
+                                       plain=plain):
         selection.add(condition)
     if selection.where:
-        selection.condition = _canonical({"filters": filters, "q": q,
+        selection.condition = _canonical({"filters": filters, "q": q, "plain": plain,
                                           "searchable": [s.column for s in searchable]})
     for name, descending in _sort(sort, problems):
         spec = usable(name, "sort")
         if spec is False:
             continue
         column = table.c[ROW_ID if spec is None else spec.column]
+        selection.sorted_by.append(column.name)
         selection.order_by.append(column.desc().nulls_first() if descending
                                   else column.asc().nulls_last())
         if spec is not None or descending:
             selection.sorted = True
+    if distinct:
+        _make_distinct(selection, problems)
     if problems:
         raise RuleViolation("查询参数无效 (invalid query)", code="datastore_query_invalid",
                             errors=problems)
-    if not any(_is_row_id(clause) for clause in selection.order_by):
+    if not distinct and not any(_is_row_id(clause) for clause in selection.order_by):
         selection.order_by.append(table.c[ROW_ID].asc())
     return selection
+
+
+def _make_distinct(selection: Selection, problems: list) -> None:
+    """Distinct rows of the selected columns, sorted by the sort asked for and then by
+    every selected column (a distinct query can only sort by what it selects). Masked
+    columns cannot take part: distinct masked values would tell how many values hide
+    behind them."""
+    for column in selection.columns:
+        if column.masked:
+            problems.append({"loc": ["distinct"], "msg": f"字段 {column.name} 已脱敏, 不能用于 "
+                             "distinct (masked field)"})
+    selected = [selection.stored(column) for column in selection.columns]
+    if not set(selection.sorted_by) <= {column.name for column in selected}:
+        problems.append({"loc": ["sort"], "msg": "distinct 时只能按所选字段排序 "
+                         "(with distinct, sort only by selected fields)"})
+    selection.order_by += [column.asc().nulls_last() for column in selected
+                           if column.name not in selection.sorted_by]
+    selection.distinct = selection.sorted = True
+    selection.condition = _canonical({"of": selection.condition,
+                                      "distinct": [c.name for c in selection.columns]})
 
 
 def _canonical(value: Any) -> str:
@@ -481,6 +511,8 @@ def query_rows(
     masks: Masks | None = None,
     records_format: str = "objects",
     items: Collection[str] | None = None,
+    plain: bool = True,
+    distinct: bool = False,
 ) -> QueryResult:
     """One page of the resource's current data (no permission check: the caller's)."""
     if not 0 <= limit <= MAX_LIMIT or offset < 0:
@@ -496,7 +528,8 @@ def query_rows(
     dialect = connection.dialect.name
     selection = select_columns(version, dialect, fields=fields, filters=filters, q=q,
                                sort=sort, masks=masks, items=items,
-                               known=Known(connection, version))
+                               known=Known(connection, version), plain=plain,
+                               distinct=distinct)
     masking.register_sqlite_functions(connection)
     if dialect == "postgresql":
         records_json = _postgres_page(connection, selection, limit=limit, offset=offset,
@@ -577,15 +610,19 @@ def _postgres_page(connection: Connection, selection: Selection, *, limit: int, 
 def count_rows(connection: Connection, selection: Selection) -> int:
     """How many rows the selection's conditions keep (kept per version and condition)."""
     version = selection.version
-    if not selection.where:
+    if not selection.where and not selection.distinct:
         return version.row_count
-    known = selection.known_total()
+    known = None if selection.distinct else selection.known_total()
     if known is not None:
         return known
     key = (version.table_name, version.loaded_at, selection.condition)
     total = COUNTS.get(key)
     if total is None:
         statement = select(func.count()).select_from(selection.table).where(*selection.where)
+        if selection.distinct:
+            rows = select(*[selection.stored(c) for c in selection.columns]).distinct()
+            statement = select(func.count()).select_from(rows.where(*selection.where)
+                                                         .subquery())
         total = connection.execute(statement).scalar_one()
         COUNTS.put(key, total)
     return total

@@ -65,11 +65,11 @@ def _query(data: Mapping[str, Any]) -> dict[str, Any]:
     if filters is not None and not isinstance(filters, Mapping):
         raise ValidationError({"filters": ["应为 {字段: 值} (Not a json object)"]})
     q = as_json(data.get("q"), "q")
-    if as_bool(data, "distinct", False):
-        raise ValidationError({"distinct": ["暂不支持 distinct (not supported)"]})
-    as_bool(data, "plain", True)  # words are matched as words either way
     fields = as_list(data.get("fields"), "fields") or None
-    return {"filters": filters, "q": q or None, "fields": fields, "sort": _sort(data.get("sort"))}
+    query = {"filters": filters, "q": q or None, "fields": fields, "sort": _sort(data.get("sort"))}
+    if not as_bool(data, "plain", True):
+        query["plain"] = False  # q in to_tsquery's syntax
+    return query
 
 
 def _links(ctx: ActionContext, offset: int, limit: int) -> dict[str, str]:
@@ -109,9 +109,13 @@ def datastore_search(ctx: ActionContext, data: Mapping[str, Any]) -> dict[str, A
     if records_format not in RECORDS_FORMATS:
         raise ValidationError({"records_format": [f"应为 {'|'.join(RECORDS_FORMATS)}"]})
     tabular = records_format in ("csv", "tsv")
+    distinct = as_bool(data, "distinct", False)
+    if distinct and tabular:
+        raise ValidationError({"distinct": ["distinct 仅用于 records_format objects|lists "
+                                            "(not with csv/tsv)"]})
     result = service.query_resource(ctx.session, resource, settings=ctx.settings,
                                     access=ctx.access, limit=0 if tabular else limit, offset=offset,
-                                    include_total=include_total,
+                                    include_total=include_total, distinct=distinct,
                                     records_format="objects" if tabular else records_format,
                                     **query)
     records: Any = orjson.Fragment(result.records_json)  # passed on as the database wrote it

@@ -76,6 +76,70 @@ def test_full_text(session, loaded):
     assert query_rows(session, loaded, q="渝中").total == 2
 
 
+@pytest.mark.parametrize("q, expected", [
+    ("解放碑 & 良", [1, 3]),
+    ("解放碑 | 虎溪", [1, 3, 4]),
+    ("渝中 & !李四", [1]),
+    ("!渝中", [2, 4, 5]),
+    ("(江北 | 沙坪坝) & !虎溪", [2]),
+    ("解:* <-> 良", [1, 3]),
+    ("渝中 良", [1, 3]),
+])
+def test_full_text_as_tsquery(session, loaded, q, expected):
+    """``plain=False``: CKAN's ``to_tsquery`` syntax; a row whose text is NULL is not
+    matched by a word and so is matched by its negation."""
+    assert ids(query_rows(session, loaded, q=q, plain=False)) == expected
+    assert query_rows(session, loaded, q=q, plain=False).total == len(expected)
+    by_station = query_rows(session, loaded, q={"station": "解放碑 | 虎溪"}, plain=False)
+    assert ids(by_station) == [1, 3, 4]
+
+
+@pytest.mark.parametrize("q", ["渝中 &", "(渝中", "渝中)", "| 良", "渝中 & & 良", "<", "!"])
+def test_bad_tsquery_is_a_rule_violation(session, loaded, q):
+    with pytest.raises(RuleViolation, match="invalid query"):
+        query_rows(session, loaded, q=q, plain=False)
+
+
+def test_plain_and_tsquery_totals_are_counted_apart(session, loaded):
+    assert query_rows(session, loaded, q="渝中 | 江北").total == 0
+    assert query_rows(session, loaded, q="渝中 | 江北", plain=False).total == 3
+
+
+def _deduplicated(records: list[dict]) -> list[dict]:
+    seen: list[dict] = []
+    for record in records:
+        if record not in seen:
+            seen.append(record)
+    return seen
+
+
+def test_distinct(session, loaded):
+    """Distinct rows in the order the database sorts the same rows without ``distinct``."""
+    expected = _deduplicated(query_rows(session, loaded, fields="district",
+                                        sort="district").records)
+    result = query_rows(session, loaded, fields="district", distinct=True)
+    assert len(expected) == 4 and result.records == expected and result.total == 4
+    assert result.fields == [next(f for f in query_rows(session, loaded).fields
+                                  if f["id"] == "district")]
+    both = _deduplicated(query_rows(session, loaded, fields=["district", "station"],
+                                    sort="station desc, district").records)
+    pairs = query_rows(session, loaded, fields=["district", "station"], distinct=True,
+                       sort="station desc", limit=2, offset=1)
+    assert len(both) == 4 and pairs.records == both[1:3] and pairs.total == 4
+    filtered = query_rows(session, loaded, fields="district", distinct=True,
+                          filters={"district": "渝中区"})
+    assert filtered.records == [{"district": "渝中区"}] and filtered.total == 1
+    assert len(query_rows(session, loaded, distinct=True).records) == 5  # _id: all distinct
+
+
+def test_distinct_refuses_masked_fields_and_sorts_by_others(session, loaded):
+    with pytest.raises(RuleViolation):
+        query_rows(session, loaded, fields="name", distinct=True,
+                   masks=sensitivities(loaded))
+    with pytest.raises(RuleViolation):
+        query_rows(session, loaded, fields="district", sort="aqi", distinct=True)
+
+
 def test_masks(session, loaded):
     result = query_rows(session, loaded, masks=sensitivities(loaded))
     assert [r["name"] for r in result.records[:2]] == ["张*", "欧阳**"]
