@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from govdata.platform.principal import Principal
 
 ROLE_LABELS = {"steward": "数据管理员", "requester": "使用部门", "approver": "审批人",
-               "auditor": "审计", "admin": "管理员"}
+               "auditor": "审计", "admin": "管理员", "superuser": "超级管理员"}
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ STEWARD = ("steward", "admin")
 REQUESTER = ("requester",)
 APPROVER = ("approver",)
 AUDITOR = ("auditor",)
-ADMIN = ("admin",)
+ADMIN = ("admin", "superuser")  # as the API's Admin: a superuser administers everywhere
 PUBLIC_SIDE = ("approver", "steward")  # who the portal's provider services let in
 DASHBOARD = ("steward", "approver", "auditor", "admin")
 
@@ -41,6 +41,7 @@ MENU = (
     Entry("纠错", "/console/error-reports", PUBLIC_SIDE),
     Entry("审计事件", "/console/audit", AUDITOR),
     Entry("部门与用户", "/console/admin/users", ADMIN),
+    Entry("访问令牌", "/console/admin/tokens", ADMIN),
     Entry("逾期申请", "/console/admin/overdue", ("admin", "auditor")),
     Entry("评估看板", "/console/dashboard", DASHBOARD),
 )

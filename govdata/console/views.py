@@ -26,6 +26,9 @@ LABELS = {
     "DISPUTE_STATUS": {"open": "待答复", "answered": "已答复"},
     "DATA_TYPE": dict(vocab.DATA_TYPES),
     "SENSITIVITY": {str(k): v for k, v in vocab.SENSITIVITY_LABEL.items()},
+    "TOKEN_STATUS": {"active": "有效", "revoked": "已吊销", "expired": "已过期",
+                     "outdated": "已失效 (账号停用或角色变更)"},
+    "ROLE_LABELS": menus.ROLE_LABELS,
     "EVENT": {"submitted": "提交申请", "granted": "自动授权", "approved": "批准",
               "refused": "拒绝", "withdrawn": "撤回", "revoked": "撤销授权", "expired": "到期"},
 }

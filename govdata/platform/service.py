@@ -158,6 +158,11 @@ def require_grantable(session: Session, principal: Principal, roles: list[str], 
             code="superuser_required"), action=action, resource=resource)
 
 
+def grantable_roles(principal: Principal) -> list[str]:
+    """The roles this principal may give (``require_grantable``'s rule, for forms)."""
+    return sorted(role for role in ROLES if role != "superuser" or principal.has("superuser"))
+
+
 def administered_user(session: Session, principal: Principal, username: str, *,
                       action: str) -> User:
     """A user the principal administers (404 unknown, 403 outside the jurisdiction)."""
@@ -328,3 +333,53 @@ def list_users(session: Session, principal: Principal, *, department: str | None
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(User.username).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An issued token as an administrator sees it (never the token itself)."""
+
+    jti: str
+    username: str
+    department: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_by: str | None
+    outdated: bool  # its user deactivated or re-roled since it was issued
+
+    def status(self, now: dt.datetime) -> str:
+        """``revoked``, ``expired``, ``outdated`` or ``active``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "outdated" if self.outdated else "active"
+
+
+def list_tokens(session: Session, principal: Principal, *, username: str | None = None,
+                active_only: bool = False, limit: int = 20, offset: int = 0
+                ) -> tuple[list[TokenRecord], int]:
+    """Tokens issued to the accounts of the administrator's jurisdiction, newest first;
+    ``active_only`` leaves out the revoked, expired and outdated."""
+    require(principal, "admin", "superuser")
+    outdated = ~User.is_active | (User.tokens_valid_after.is_not(None)
+                                  & (IssuedToken.issued_at < User.tokens_valid_after))
+    query = (select(IssuedToken, Department.code, RevokedToken.revoked_at,
+                    RevokedToken.revoked_by, outdated.label("outdated"))
+             .join(User, User.username == IssuedToken.username)
+             .join(Department, Department.id == User.department_id)
+             .outerjoin(RevokedToken, RevokedToken.jti == IssuedToken.jti)
+             .where(jurisdiction.covers_clause(principal, Department.division_code)))
+    if username:
+        query = query.where(IssuedToken.username == username)
+    if active_only:
+        query = query.where(RevokedToken.jti.is_(None), IssuedToken.expires_at > utcnow(),
+                            ~outdated)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(IssuedToken.issued_at.desc(), IssuedToken.jti)
+                           .limit(limit).offset(offset)).all()
+    return [TokenRecord(jti=token.jti, username=token.username, department=code,
+                        issued_at=token.issued_at, expires_at=token.expires_at,
+                        revoked_at=revoked_at, revoked_by=revoked_by, outdated=bool(old))
+            for token, code, revoked_at, revoked_by, old in rows], total
