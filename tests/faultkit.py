@@ -163,10 +163,13 @@ class Cluster:
         return self.url(name)
 
     def replica(self) -> Cluster:
-        """A streaming standby of this cluster (pg_basebackup -R), started on its own port."""
+        """A streaming standby of this cluster (pg_basebackup -R), started on its own port.
+        ``--checkpoint=fast``: the default spread checkpoint paces its writes over
+        checkpoint_timeout (minutes here, two of them per run)."""
         standby = Cluster()
         standby.run("pg_basebackup", "-D", str(standby.data), "-R", "-X", "stream", "-h",
-                    "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--no-sync")
+                    "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--no-sync",
+                    "--checkpoint=fast")
         with (standby.data / "postgresql.conf").open("a") as conf:
             conf.write(f"port = {standby.port}\n"
                        f"unix_socket_directories = '{standby.root}'\n")
