@@ -27,6 +27,14 @@ FRESHNESS = {"fresh": "按周期更新", "stale": "超期未更新", "no_data": 
              "not_assessed": "不评估"}
 
 
+def plan_place(plan: str) -> str:
+    """Whose plan it is, for a chart label: ``重庆市大数据发展工作方案…`` → ``重庆市``."""
+    for end, char in enumerate(plan[:8]):
+        if char in "省市区县":
+            return plan[:end + 1]
+    return plan[:6] + "…"
+
+
 def charts(reports: list[dict], coverage: dict) -> dict:
     years = [str(r["year"]) for r in reports]
     received = [r["requests_received"] for r in reports]
@@ -47,7 +55,7 @@ def charts(reports: list[dict], coverage: dict) -> dict:
         "freshness": bar_chart(list(FRESHNESS.values()), {"资源": [
             fresh[key] for key in FRESHNESS]}, title="数据更新及时性", unit="个"),
         "coverage": bar_chart(
-            ["全平台现状", *[t["plan"][:6] + f" {t['target']:.0%}" for t in targets]],
+            ["全平台现状", *[f"{plan_place(t['plan'])}目标 {t['target']:.0%}" for t in targets]],
             {"开放清单覆盖率": [round(coverage["open_list_coverage"] * 100, 1),
                           *[t["target"] * 100 for t in targets]]},
             title="开放清单覆盖率与规划目标", unit="%"),

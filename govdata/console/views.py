@@ -34,6 +34,13 @@ LABELS = {
 }
 
 
+def titled(names, resource) -> str:
+    """Data item names as their Chinese titles, in order (a name the resource no longer
+    has stays as it is): ``{{ titled(r.data_items, r.resource) }}`` → ``区县、缴费金额``."""
+    titles = {item.name: item.title for item in resource.items}
+    return "、".join(titles.get(name, name) for name in names)
+
+
 def page(request: Request, principal: Principal | None, template: str,
          context: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
     return render(request, f"console/{template}", {
@@ -43,6 +50,7 @@ def page(request: Request, principal: Principal | None, template: str,
         "current": request.url.path,
         "message": request.query_params.get("message"),
         **LABELS,
+        "titled": titled,
         **(context or {}),
     }, status=status)
 

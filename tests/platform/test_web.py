@@ -176,3 +176,30 @@ def test_line_chart_scales_to_a_round_maximum():
     assert nice_ceiling(7.5) == 10 and nice_ceiling(0) == 1 and nice_ceiling(230) == 250
     with pytest.raises(ValueError):
         line_chart(["1月"], {"a": [1, 2]}, title="t")
+
+
+def test_long_axis_labels_are_wrapped_or_shrunk_never_clipped():
+    from govdata.platform.web.charts import LEFT, RIGHT, WIDTH, text_width
+
+    labels = ["全平台现状", "重庆市目标 50%", "沈阳市促进大数据发展三年行动计划", "深圳市目标 80%",
+              "一个非常非常非常长的部门名称标签"]
+    svg = _svg(bar_chart(labels, {"覆盖率": [69, 50, 50, 80, 10]}, title="覆盖率"))
+    slot = (WIDTH - LEFT - RIGHT) / len(labels)
+    drawn = {}
+    for text in svg.iter("{http://www.w3.org/2000/svg}text"):
+        spans = text.findall("{http://www.w3.org/2000/svg}tspan")
+        lines = [s.text for s in spans] if spans else [text.text]
+        size = float(text.get("font-size"))
+        x = float(text.get("x"))
+        drawn["".join(lines)] = (x, size, max(text_width(line, size) for line in lines))
+    for label in labels:
+        assert label.replace(" ", "") in {k.replace(" ", "") for k in drawn}, label
+        x, size, width = next(v for k, v in drawn.items()
+                              if k.replace(" ", "") == label.replace(" ", ""))
+        assert width <= slot and width / 2 <= x <= WIDTH - width / 2, label
+    # a line chart's first and last labels stay inside the chart too
+    line = _svg(line_chart(["2024年度", "2025年度", "2026年度"], {"a": [1, 2, 3]}, title="t"))
+    for text in line.iter("{http://www.w3.org/2000/svg}text"):
+        if text.text and "年度" in text.text:
+            half = text_width(text.text, float(text.get("font-size"))) / 2
+            assert half <= float(text.get("x")) <= WIDTH - half

@@ -48,14 +48,51 @@ def _frame(title: str, top: float, unit: str) -> list[str]:
                      f'stroke="#ddd" stroke-width="1"/>')
         parts.append(_text(LEFT - 6, y + 5, _number(value), anchor="end", size=14))
     if unit:
-        parts.append(_text(8, TOP - 8, unit, anchor="start", size=14))
+        parts.append(_text(8, TOP - 18, unit, anchor="start", size=13))
     return parts
 
 
+def text_width(content: str, size: float) -> float:
+    """About how wide a label is drawn: a CJK character is one em, others about half."""
+    return sum(size if ord(ch) > 0x2E7F else size * 0.6 for ch in content)
+
+
+def _lines(label: str, room: float, size: float) -> list[str]:
+    """The label on one line, or two (at a space, else the middle) when one is too wide."""
+    if text_width(label, size) <= room or len(label) < 2:
+        return [label]
+    cut = label.rfind(" ")
+    if cut <= 0:
+        cut = (len(label) + 1) // 2
+    return [label[:cut].strip(), label[cut:].strip()]
+
+
 def _x_labels(labels: Sequence[str], centres: Sequence[float]) -> list[str]:
+    """Labels under the axis, never clipped: a label too wide for its slot is drawn on two
+    lines, then smaller until it fits; none runs over the chart's edges."""
     step = max(1, math.ceil(len(labels) / 8))  # at most eight labels fit
-    return [_text(x, HEIGHT - BOTTOM + 20, label, size=14)
-            for i, (label, x) in enumerate(zip(labels, centres, strict=True)) if i % step == 0]
+    slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels)) * step * 0.95
+    parts = []
+    for i, (label, x) in enumerate(zip(labels, centres, strict=True)):
+        if i % step:
+            continue
+        size = 14.0
+        lines = _lines(label, slot, size)
+        widest = max(text_width(line, size) for line in lines)
+        if widest > slot:
+            size = max(9.0, size * slot / widest)
+            widest = max(text_width(line, size) for line in lines)
+        x = min(max(x, widest / 2 + 2), WIDTH - widest / 2 - 2)
+        y = HEIGHT - BOTTOM + 20
+        if len(lines) == 1:
+            parts.append(_text(x, y, label, size=round(size, 1)))
+            continue
+        spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if n == 0 else size + 1:.1f}">'
+                        f"{escape(line)}</tspan>" for n, line in enumerate(lines))
+        parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle" '
+                     f'font-size="{size:.1f}" fill="#333"><title>{escape(label)}</title>'
+                     f"{spans}</text>")
+    return parts
 
 
 def _legend(names: Sequence[str]) -> list[str]:
@@ -115,8 +152,8 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float]], *, 
     """One polyline per series over the labels (e.g. months), points marked."""
     top = _check(labels, series)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(1, len(labels) - 1)
-    xs = [LEFT + step * i if len(labels) > 1 else LEFT + plot_w / 2 for i in range(len(labels))]
+    slot = plot_w / max(1, len(labels))
+    xs = [LEFT + slot * (i + 0.5) for i in range(len(labels))]
     parts = _frame(title, top, unit)
     for s, (name, values) in enumerate(series.items()):
         colour = PALETTE[s % len(PALETTE)]

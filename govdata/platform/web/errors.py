@@ -40,7 +40,11 @@ def error_page(request: Request, *, status: int, title: str, detail: str, code: 
         detail = title if detail.isascii() else detail
     headers = {k: v for k, v in (headers or {}).items() if k.lower() != "www-authenticate"}
     part = request.url.path.strip("/").partition("/")[0]
-    home = f"/{part}/" if part and part_directory(part, "templates") else "/"
-    return render(request, "web/error.html",
+    directory = part_directory(part, "templates") if part else None
+    home = f"/{part}/" if directory else "/"
+    # a part with its own error.html shows its errors in its own frame (brand, footer)
+    template = f"{part}/error.html" if directory and (directory / "error.html").is_file() \
+        else "web/error.html"
+    return render(request, template,
                   {"status": status, "title": title, "detail": detail, "code": code,
                    "errors": errors or [], "home_href": home}, status=status, headers=headers)
