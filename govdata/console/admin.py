@@ -46,6 +46,7 @@ def _users_page(request, session, principal, department: str | None, offset: int
     return views.page(request, principal, "admin_users.html", {
         "users": users, "pager": Pager(total, offset),
         "departments": [(d.code, f"{d.name} ({d.code})") for d in departments],
+        "department_rows": [(d.code, d.name) for d in departments],
         "role_choices": role_choices(principal), "filters": {"department": department or ""},
         "values": values or {"roles": []}, "errors": errors or FormErrors()}, status=status)
 

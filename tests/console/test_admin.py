@@ -73,6 +73,7 @@ def test_tokens_are_listed_and_revoked(browser, person, make_department, provide
     jti = latest_jti(session, clerk_name)
     listed = admin.get("/console/admin/tokens")
     assert listed.status_code == 200 and jti in listed.text
+    assert listed.text.count("当前登录") == 1  # the admin's own session is marked
     revoked = admin.post("/console/admin/tokens/revoke", {"jti": jti})
     assert revoked.status_code == 303
     assert session.get(RevokedToken, jti) is not None

@@ -3,7 +3,11 @@ Chongqing platform, with a screenshot of every page (tests/e2e/artifacts/console
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
+
+import httpx
 
 from tests.e2e.conftest import screenshot
 
@@ -143,3 +147,102 @@ def test_dashboard_admin_and_forbidden_pages(page, phone_page):
     screenshot(phone_page, "console-admin-users-phone")
     phone_page.goto("/console/admin/overdue")
     screenshot(phone_page, "console-admin-overdue-phone")
+
+
+INSURED = "重庆市社会保险参保单位信息"  # conditional open data of cq-rsj (cq-rsj-steward approves)
+UNDERTAKING = "本人承诺仅将数据用于所述研究目的, 不向第三方提供, 到期后删除。"
+
+
+def public_applicant(server, dataset: str) -> tuple[dict, int, list[str]]:
+    """A new public account applying, through the portal's API, for every public item of
+    a conditional dataset: its headers, the application's number and the items."""
+    base = f"{server.url}/api/v1/open"
+    email = f"applicant-{uuid.uuid4().hex[:8]}@example.cn"
+    made = httpx.post(f"{base}/accounts", json={"email": email, "password": "a-long-pass-2026",
+                                                "name": "王研究", "organisation": "西南大学"})
+    assert made.status_code == 201, made.text
+    token = httpx.post(f"{base}/accounts/token",
+                       json={"email": email, "password": "a-long-pass-2026"}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    items = [i["name"] for i in httpx.get(f"{base}/datasets/{dataset}").json()["items"]]
+    until = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+    applied = httpx.post(f"{base}/applications", headers=headers, json={
+        "dataset": dataset, "purpose": "研究重庆市参保单位的行业分布, 用于学术论文",
+        "data_items": items, "undertaking": UNDERTAKING, "until": until})
+    assert applied.status_code == 201, applied.text
+    return headers, applied.json()["id"], items
+
+
+def test_the_approver_answers_the_public_and_the_admin_deactivates_a_user(
+        page, new_page, phone_page, server):
+    base = f"{server.url}/api/v1/open"
+    found = httpx.get(f"{base}/datasets", params={"q": INSURED}).json()
+    dataset = next(d["name"] for d in found["items"] if d["title"] == INSURED)
+    applicant, number, items = public_applicant(server, dataset)
+    asked = httpx.post(f"{base}/data-requests", json={
+        "title": "开放社会保险缴费基数统计", "department": "cq-rsj",
+        "description": "希望按区县和行业开放社会保险缴费基数的汇总统计数据。"})
+    assert asked.status_code == 201, asked.text
+    reported = httpx.post(f"{base}/error-reports", json={
+        "dataset": dataset, "description": "第 3 条记录的参保单位名称与工商登记不一致。",
+        "record": "3"})
+    assert reported.status_code == 201, reported.text
+
+    sign_in(page, "cq-rsj-steward")
+    page.click("nav >> text=开放数据申请")
+    assert "王研究" in page.locator("table.applications").inner_text()
+    screenshot(page, "console-approver-applications")
+    page.click(f"a[href='/console/applications/{number}'] >> nth=0")
+    dropped = items[-1]
+    page.uncheck(f"input[name=data_items][value={dropped}]")
+    screenshot(page, "console-approver-application")
+    page.click("button:has-text('批准')")
+    assert "已批准" in page.locator(".notice").inner_text()
+    screenshot(page, "console-approver-application-approved")
+    mine = httpx.get(f"{base}/applications/{number}", headers=applicant).json()
+    assert mine["status"] == "approved" and mine["granted_items"] == items[:-1]
+
+    page.click("nav >> text=数据需求")
+    page.click("text=开放社会保险缴费基数统计")
+    screenshot(page, "console-approver-data-request")
+    page.select_option("#f-outcome", "planned")
+    page.fill("#f-answer", "已列入本年度开放计划, 预计下季度发布。")
+    page.click("button:has-text('答复')")
+    assert "已答复数据需求" in page.locator(".notice").inner_text()
+    public = httpx.get(f"{base}/data-requests/{asked.json()['id']}").json()
+    assert public["status"] == "planned"
+    page.click("nav >> text=纠错")
+    assert "参保单位名称" in page.locator("table.error-reports").inner_text()
+    screenshot(page, "console-approver-error-reports")
+
+    clerk = f"e2e-clerk-{uuid.uuid4().hex[:6]}"
+    admin = new_page()
+    sign_in(admin, "cq-admin")
+    admin.click("nav >> text=部门与用户")
+    admin.fill("#f-username", clerk)
+    admin.select_option("#f-department_code", "cq-mzj")
+    admin.check("input[name=roles][value=requester]")
+    admin.fill("#f-password", PASSWORD)
+    admin.click("button:has-text('创建')")
+    assert f"已创建用户 {clerk}" in admin.locator(".notice").inner_text()
+    screenshot(admin, "console-admin-users")
+    person = new_page()
+    sign_in(person, clerk)
+    admin.click(f"a[href='/console/admin/users/{clerk}']")
+    assert admin.locator("table.tokens tbody tr").count() == 1  # the clerk's live session
+    screenshot(admin, "console-admin-user")
+    admin.click("button:has-text('停用账号')")
+    assert "已停用" in admin.locator(".notice").inner_text()
+    assert "启用账号" in admin.content()
+    screenshot(admin, "console-admin-user-deactivated")
+    person.click("nav >> text=我的申请")
+    assert "/console/login" in person.url  # the deactivated account's session is over
+    admin.click("nav >> text=访问令牌")
+    screenshot(admin, "console-admin-tokens")
+
+    sign_in(phone_page, "cq-admin")
+    for path, shot in ((f"/console/admin/users/{clerk}", "console-admin-user-phone"),
+                       ("/console/admin/tokens", "console-admin-tokens-phone")):
+        phone_page.goto(path)
+        assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        screenshot(phone_page, shot)
