@@ -409,6 +409,8 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--load-rounds", type=int, default=3,
+                        help="loads of the CSV into ours, each after a \\copy FROM (medians)")
     parser.add_argument("--root", type=Path, default=Path(DEFAULT_ROOT))
     parser.add_argument("--scripts", type=Path,
                         default=_portal.repository().parent / "shared" / "peers" / "ckan")
@@ -440,8 +442,11 @@ def run(argv: list[str] | None = None) -> None:
         server = _portal.Server(url, workers=args.workers, env=SERVER_ENV)
         memory = {"CKAN idle": _portal.memory(peer.workers()),
                   "ours idle": _portal.memory(server.workers())}
-        copy_in = copy_from(url, csv_path)
-        our_load = upload(server.base, code, args.token, csv_path)
+        copies, loads = [], []
+        for _ in range(max(args.load_rounds, 1)):
+            copies.append(copy_from(url, csv_path))
+            loads.append(upload(server.base, code, args.token, csv_path))
+        copy_in, our_load = statistics.median(copies), statistics.median(loads)
         memory["ours after upload"] = _portal.memory(server.workers())
         table = _current_table(url, code)
         ours, dumps = _portal.our_sites(server.base, code, args.token)
@@ -455,10 +460,12 @@ def run(argv: list[str] | None = None) -> None:
                    f"{args.rows:,} rows, {args.workers} workers each, {os.cpu_count()} CPUs")
         if ckan_load is None:
             ckan_load = json.loads((args.root / "govdata-bench.json").read_text())["load_seconds"]
-        report.say(f"load: ours {our_load:.1f} s over HTTP ({args.rows / our_load:,.0f} rows/s, "
-                   f"{copy_in / our_load:.2f} of \\copy FROM {copy_in:.1f} s); CKAN "
-                   f"{ckan_load:.0f} s ({args.rows / ckan_load:,.0f} rows/s, datastore_upsert)")
-        report.data["load"] = {"ours_s": our_load, "copy_from_s": copy_in, "ckan_s": ckan_load}
+        report.say(f"load (median of {len(loads)}): ours {our_load:.1f} s over HTTP "
+                   f"({args.rows / our_load:,.0f} rows/s, {copy_in / our_load:.2f} of \\copy "
+                   f"FROM {copy_in:.1f} s, goal ≥ 0.5); CKAN {ckan_load:.0f} s "
+                   f"({args.rows / ckan_load:,.0f} rows/s, datastore_upsert)")
+        report.data["load"] = {"ours_s": our_load, "copy_from_s": copy_in, "ckan_s": ckan_load,
+                               "ours_runs_s": loads, "copy_from_runs_s": copies}
         if "queries" in args.only:
             compare_queries(report, ckan, ours, args)
         if "paging" in args.only:

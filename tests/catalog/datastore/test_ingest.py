@@ -389,3 +389,19 @@ def test_rows_longer_than_a_read_block(session, make_resource, load, monkeypatch
     with pytest.raises(RuleViolation) as exc:
         load(resource, rows)
     assert exc.value.code == "data_file_unreadable"
+
+
+def test_copy_text_writes_timestamps_as_pyarrow_does():
+    """The fast text for COPY is byte for byte what pyarrow's CSV writer gives a
+    zone-aware timestamp (before 1970, with microseconds, null)."""
+    import pyarrow as pa
+
+    moments = [dt.datetime(1965, 3, 1, 23, 59, 59, tzinfo=dt.UTC), None,
+               dt.datetime(2024, 5, 1, 0, 30, 0, 123456, tzinfo=dt.UTC)]
+    for unit in ("s", "ms", "us"):
+        array = pa.array(moments, pa.timestamp(unit, tz="UTC"))
+        plain = pa.record_batch([array], names=["t"])
+        fast = pa.record_batch([ingest.copy_text(array)], names=["t"])
+        assert ingest.csv_bytes(fast).to_pybytes() == ingest.csv_bytes(plain).to_pybytes()
+    numbers = pa.array([1, None])
+    assert ingest.copy_text(numbers) is numbers
