@@ -82,3 +82,13 @@ def test_errors_on_console_paths_wear_the_consoles_brand(browser, person, provid
     assert 'href="/static/console/console.css"' in refused.text
     missing = visitor.get("/console/no-such-page")
     assert missing.status_code == 404 and "工作台" in missing.text.split("</header>")[0]
+
+
+def test_the_verification_says_how_many_entries_wait_to_be_sealed(
+        browser, person, make_department, monkeypatch):
+    monkeypatch.setattr(audit, "verify", lambda session: audit.Verification(
+        ok=True, entries=12, head_hash="ab" * 32, unsealed=5))
+    auditor = browser(person("auditor", department=make_department()))
+    verified = auditor.post("/console/audit/verify")
+    assert verified.status_code == 200
+    assert "共 12 条记录" in verified.text and "另有 5 条新记录待封存" in verified.text
