@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     audit_seal_seconds: float = 1.0  # how often the worker seals new ledger entries
 
     upload_max_bytes: int = 1 << 30
+    # A version of at least this many rows gets an index on a column when first sorted by
+    # it (catalog/datastore/sortindex.py); 0: never.
+    datastore_sort_index_min_rows: int = 50_000
     json_body_max_bytes: int = 1 << 20  # every route with a JSON (or form) body
     catalog_import_max_bytes: int = 32 << 20
     upload_dir: str = "./var/uploads"

@@ -66,10 +66,12 @@ from govdata.catalog.datastore.matching import (
     filter_tally,
     search_conditions,
 )
+from govdata.catalog.datastore.sortindex import SORT_INDEXES
 from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec, build_table
 from govdata.catalog.datastore.validate import CHINA, Invalid, filter_value, sqlite_datetime
 from govdata.catalog.models import DataVersion, Resource
 from govdata.platform.errors import NotFound, RuleViolation
+from govdata.platform.settings import get_settings
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000
@@ -532,6 +534,7 @@ def query_rows(
                                distinct=distinct)
     masking.register_sqlite_functions(connection)
     if dialect == "postgresql":
+        _want_sort_indexes(connection, version, selection)
         records_json = _postgres_page(connection, selection, limit=limit, offset=offset,
                                       lists=records_format == "lists")
         records = None
@@ -542,6 +545,14 @@ def query_rows(
     total = count_rows(connection, selection) if include_total else None
     return QueryResult(selection.fields(), records, total, limit, offset, version.version,
                        records_json=records_json)
+
+
+def _want_sort_indexes(connection: Connection, version: DataVersion,
+                       selection: Selection) -> None:
+    """A large version sorted by columns: indexes for them, built beside (``sortindex``)."""
+    least = get_settings().datastore_sort_index_min_rows
+    if selection.sorted_by and least and version.row_count >= least:
+        SORT_INDEXES.want(connection.engine, version.table_name, selection.sorted_by)
 
 
 def _page_statement(selection: Selection, expressions: list[ColumnElement], *, limit: int,
