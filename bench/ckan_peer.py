@@ -301,6 +301,8 @@ def compare_queries(report: Report, ckan: Site, ours: list[Site], args) -> None:
     report.say(header)
     cases = report.data.setdefault("cases", {})
     for case in CASES:
+        if args.cases and not any(case.label.startswith(prefix) for prefix in args.cases):
+            continue
         timings = _portal.latency([ckan, *ours], case, rounds=args.rounds,
                                   requests=args.requests)
         base = timings[ckan.label]
@@ -409,6 +411,8 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cases", nargs="*", default=None,
+                        help="only the query cases whose label starts with one of these")
     parser.add_argument("--load-rounds", type=int, default=3,
                         help="loads of the CSV into ours, each after a \\copy FROM (medians)")
     parser.add_argument("--root", type=Path, default=Path(DEFAULT_ROOT))
