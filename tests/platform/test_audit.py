@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
+import time
 
 import pytest
 import rfc8785
@@ -15,13 +17,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from govdata.platform import audit, checkpoint, migrate
-from govdata.platform.db import Database
+from govdata.platform.db import Database, unit_of_work_on
+from govdata.platform.errors import Forbidden
 from govdata.platform.principal import Principal
 from tests.conftest import postgres_only
 
 ALICE = Principal(username="alice", department="d-1", roles=frozenset({"steward"}),
                   client_ip="127.0.0.1", request_id="r-1")
 
+AT = "%Y-%m-%dT%H:%M:%S.%fZ"
 json_leaf = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
 json_values = st.recursive(
     json_leaf,
@@ -39,13 +43,93 @@ def test_canonical_json_is_rfc8785(entry):
     assert audit.canonical_json(entry).encode() == rfc8785.dumps(entry)
 
 
-def test_canonical_json_refuses_floats():
-    with pytest.raises(TypeError):
-        audit.canonical_json({"aqi": 1.5})
+@pytest.mark.parametrize("entry", [{"aqi": 1.5}, {"rows": [1, 2.5]}, {"rows": (1, 2.5)},
+                                   {"query": {"filters": {"aqi": [0.5]}}}])
+def test_canonical_json_refuses_floats(entry):
+    """Also inside lists and objects, at any depth: RFC 8785 writes floats otherwise."""
+    with pytest.raises(TypeError, match="no floats"):
+        audit.canonical_json(entry)
+
+
+def test_canonical_json_keeps_chinese_as_utf8():
+    assert audit.canonical_json({"reason": "不予共享", "a": 1}) == '{"a":1,"reason":"不予共享"}'
+
+
+@pytest.fixture
+def in_china(monkeypatch):
+    """The server's local time is 北京时间 (UTC+8), as on most deployments."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("in_china")
+def test_timestamps_are_utc_whatever_the_local_time():
+    assert audit.timestamp(dt.datetime(2026, 1, 2, 3, 4, 5, 6)) == "2026-01-02T03:04:05.000006Z"
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    assert (audit.timestamp(dt.datetime(2026, 1, 2, 11, 4, 5, 6, tzinfo=beijing))
+            == "2026-01-02T03:04:05.000006Z")
+    now = dt.datetime.strptime(audit.timestamp(), AT).replace(tzinfo=dt.UTC)
+    assert abs(now - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+@pytest.mark.usefixtures("in_china")
+def test_an_entry_says_who_did_what_when_and_how_it_ended(session):
+    """Who (user, department, sorted roles, address, request), what, on what, the outcome
+    (``allowed`` unless said), the details given; ``None`` details are left out, and an act
+    of the platform itself names no one."""
+    bob = Principal(username="bob", department="d-2", roles=frozenset({"steward", "approver"}),
+                    client_ip="10.0.0.7", request_id="r-9")
+    started = dt.datetime.now(dt.UTC)
+    entry = entry_body(session, audit.record(session, bob, action="x.share",
+                                             resource="201001/000003", row_count=3,
+                                             purpose=None))
+    at = dt.datetime.strptime(entry.pop("at"), AT).replace(tzinfo=dt.UTC)
+    assert started - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC)
+    assert entry == {"actor": "bob", "department": "d-2", "roles": ["approver", "steward"],
+                     "client_ip": "10.0.0.7", "request_id": "r-9", "action": "x.share",
+                     "resource": "201001/000003", "outcome": "allowed", "row_count": 3}
+    system = entry_body(session, audit.record(session, None, action="x.expire",
+                                              outcome="expired"))
+    assert set(system) == {"at", "action", "outcome"} and system["outcome"] == "expired"
+
+
+def test_a_refusal_stays_on_the_ledger_once(session):
+    """``refused``: the refused act rolls back, its entry (rule = the error's code, reason =
+    its detail, the details given) is written after, in a transaction of its own; the same
+    error refused again is not recorded twice."""
+    before, newest = chain_length(session), last_id(session)
+    error = Forbidden("不是该资源的管理员 (not the steward)", code="not_resource_steward")
+    with pytest.raises(Forbidden), unit_of_work_on(session, nested=True):
+        audit.record(session, ALICE, action="x.change", resource="201001/000004")
+        raise audit.refused(session, ALICE, error, action="x.change", resource="201001/000004",
+                            purpose="核查", grant=None)
+    [entry] = session.execute(text("SELECT id FROM platform_audit_entry WHERE id > :n"),
+                              {"n": newest}).scalars()
+    body = entry_body(session, entry)
+    body.pop("at")
+    assert body == {"actor": "alice", "department": "d-1", "roles": ["steward"],
+                    "client_ip": "127.0.0.1", "request_id": "r-1", "action": "x.change",
+                    "resource": "201001/000004", "outcome": "refused",
+                    "rule": "not_resource_steward", "reason": error.detail, "purpose": "核查"}
+    with pytest.raises(Forbidden), unit_of_work_on(session, nested=True):
+        raise audit.refused(session, ALICE, error, action="x.change")
+    assert chain_length(session) == before + 1
 
 
 def chain_length(session) -> int:
     return session.execute(text("SELECT count(*) FROM platform_audit_entry")).scalar()
+
+
+def last_id(session) -> int:
+    return session.execute(text("SELECT coalesce(max(id), 0) FROM platform_audit_entry")
+                           ).scalar()
+
+
+def entry_body(session, entry: int) -> dict:
+    return json.loads(body_of_id(session, entry))
 
 
 def sealed(session, ids: list[int]) -> list[int]:
@@ -73,6 +157,11 @@ def test_entries_chain_and_verify(session):
 def body_of(session, seq: int) -> str:
     return session.execute(text("SELECT CAST(body AS TEXT) FROM platform_audit_entry "
                                 "WHERE seq = :s"), {"s": seq}).scalar()
+
+
+def hash_of(session, seq: int) -> str:
+    return session.execute(text("SELECT entry_hash FROM platform_audit_entry WHERE seq = :s"),
+                           {"s": seq}).scalar()
 
 
 def as_body(dialect: str, param: str) -> str:
@@ -105,8 +194,9 @@ def test_tampered_body_is_named(session, dialect):
                          "WHERE seq = :s"), {"b": body_of(session, seqs[2]).replace(
                              '"row_count":2', '"row_count":9'), "s": seqs[2]})
     result = audit.verify(session)
-    assert not result.ok
-    assert result.first_bad_seq == seqs[2]
+    assert result == audit.Verification(
+        False, seqs[2] - 1, hash_of(session, seqs[1]), seqs[2],
+        f"条目 {seqs[2]} 的哈希不符 (entry altered)", audit.unsealed(session))
 
 
 def test_index_columns_cannot_be_altered_apart_from_the_body(session, dialect):
@@ -132,7 +222,9 @@ def test_deleted_entry_is_named(session, dialect):
     drop_guards(session, dialect)
     session.execute(text("DELETE FROM platform_audit_entry WHERE seq = :s"), {"s": seqs[1]})
     result = audit.verify(session)
-    assert not result.ok and result.first_bad_seq == seqs[1]
+    assert result == audit.Verification(
+        False, seqs[1] - 1, hash_of(session, seqs[0]), seqs[1],
+        f"条目 {seqs[1]} 缺失 (entry missing)", audit.unsealed(session))
 
 
 def test_rolled_back_act_leaves_no_entry(session):
@@ -374,3 +466,47 @@ def test_migration_keeps_the_chain_written_before_it(fresh_database_url):
     with Session(db.engine) as session:
         assert audit.verify(session).as_dict() == dict(result.as_dict())
     db.dispose()
+
+
+def test_events_page_newest_first_within_a_time_window(session):
+    """``list_events``: 20 a page unless asked, newest first, ``offset`` pages on; ``since``
+    includes its instant, ``until`` excludes its own."""
+    ids = [audit.record(session, ALICE, action="x.paged", row_count=n) for n in range(25)]
+    page, total = audit.list_events(session, action="x.paged")
+    assert total == 25 and [e.id for e in page] == ids[::-1][:20]
+    page, _ = audit.list_events(session, action="x.paged", limit=5, offset=5)
+    assert [e.id for e in page] == ids[::-1][5:10]
+    moments = [dt.datetime.strptime(entry_body(session, i)["at"], AT).replace(tzinfo=dt.UTC)
+               for i in ids]
+    first, last = moments[0], moments[-1]
+    inside, total = audit.list_events(session, action="x.paged", since=first, until=last,
+                                      limit=100)
+    assert {e.id for e in inside} == {i for i, at in zip(ids, moments, strict=True)
+                                      if first <= at < last}
+    assert ids[0] in {e.id for e in inside} and ids[-1] not in {e.id for e in inside}
+    assert total == len(inside)
+    later, total = audit.list_events(session, action="x.paged", since=last)
+    assert total == sum(at >= last for at in moments) and ids[-1] in {e.id for e in later}
+
+
+def test_the_worker_job_seals_what_is_waiting(fresh_database_url, settings):
+    """``govdata worker`` runs ``audit.jobs``: the sequencer, every
+    GOVDATA_AUDIT_SEAL_SECONDS, sealing every waiting entry (SQLite has none waiting)."""
+    migrate.upgrade(fresh_database_url)
+    db = Database(fresh_database_url)
+    try:
+        with db.transaction() as session:
+            for n in range(3):
+                audit.record(session, ALICE, action="x.waiting", row_count=n)
+        [job] = audit.jobs(db, settings)
+        assert (job.name, job.every) == ("audit.seal", settings.audit_seal_seconds)
+        waiting = 3 if db.dialect == "postgresql" else 0
+        with db.transaction() as session:
+            assert audit.unsealed(session) == waiting
+        assert job.run() == waiting
+        assert job.run() == 0
+        with db.transaction() as session:
+            result = audit.verify(session)
+        assert result.ok and (result.entries, result.unsealed) == (3, 0)
+    finally:
+        db.dispose()
