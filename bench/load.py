@@ -12,9 +12,10 @@ mix of calls for ``--seconds`` (default 60):
   one in five from a department without a grant (403, a refused read).
 
 Printed: requests/s, p50/p95/p99 and errors, overall and per kind; each worker's memory
-(resident, proportional, unique) before and after; then the ledger: new
+(resident, proportional, unique) before and after, worker by worker; then the ledger: new
 ``exchange.data.read`` entries == served + refused exchange reads, all sealed and the chain
-verified.
+verified. Those three and "no errors" are checked: ``python -m bench.load`` exits 1 when one
+fails (under ``python -m bench`` they are figures with goals in ``bench/RESULTS.md``).
 
     .venv/bin/python -m bench.load [--seconds 60] [--clients 64] [--workers 4] [--pg URL]
 
@@ -28,6 +29,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +40,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bench import _httpload, _portal
+from bench import _httpload, _portal, _report
 from bench.ckan_peer import SERVER_ENV
 from bench.datastore import postgres_url
 from bench.exchange import Process, wait_sealed
@@ -195,11 +197,44 @@ def reads_on_ledger(db: Database) -> int:
 
 
 def memory_line(label: str, sizes: dict[str, float]) -> str:
-    return (f"  memory per worker {label:<7} resident {sizes['rss']:6.0f} MB   proportional "
+    return (f"  {label:<24} resident {sizes['rss']:6.0f} MB   proportional "
             f"{sizes['pss']:6.0f} MB   unique {sizes['uss']:6.0f} MB")
 
 
-def main(argv: list[str] | None = None) -> None:
+def memory_lines(idle: dict[int, dict[str, float]], busy: dict[int, dict[str, float]]
+                 ) -> list[str]:
+    """Each worker before and after, by pid, then the mean; a worker Gunicorn replaced
+    during the run (it died or timed out) shows as gone, its successor as new."""
+    lines = []
+    for pid in sorted(idle.keys() | busy.keys()):
+        for label, sizes in (("idle", idle.get(pid)), ("after", busy.get(pid))):
+            if sizes:
+                lines.append(memory_line(f"worker {pid} {label}", sizes))
+            else:
+                missing = "new: started during the run" if label == "idle" else "gone"
+                lines.append(f"  {f'worker {pid} {label}':<24} ({missing})")
+    for label, each in (("mean per worker, idle", idle), ("mean per worker, after", busy)):
+        lines.append(memory_line(label, {key: statistics.mean(s[key] for s in each.values())
+                                         for key in ("rss", "pss", "uss")}))
+    return lines
+
+
+def check(kinds: dict[str, Kind], entries: int, verified, errors: int) -> list[str]:
+    """What must hold after the run, as the failures found (none: all is well)."""
+    reads = kinds["exchange read"].answered + kinds["exchange refused"].answered
+    failures = []
+    if entries != reads:
+        failures.append(f"{entries:,} new {READ} entries for {reads:,} exchange reads")
+    if not verified.ok:
+        failures.append(f"ledger chain broken: {verified.reason}")
+    if verified.unsealed:
+        failures.append(f"{verified.unsealed:,} entries still unsealed")
+    if errors:
+        failures.append(f"{errors:,} errors")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=64)
@@ -219,10 +254,10 @@ def main(argv: list[str] | None = None) -> None:
                             env={**SERVER_ENV, "GOVDATA_LOG_LEVEL": "WARNING"})
     try:
         calls = mix(server.base, ready)
-        idle = _portal.memory(server.workers())
+        idle = {pid: _portal.memory([pid]) for pid in server.workers()}
         before = reads_on_ledger(db)
         kinds, elapsed = run_mix(server.base, calls, args.clients, args.seconds)
-        busy = _portal.memory(server.workers())
+        busy = {pid: _portal.memory([pid]) for pid in server.workers()}
         waited, verified = wait_sealed(db)
         after = reads_on_ledger(db)
     finally:
@@ -238,17 +273,32 @@ def main(argv: list[str] | None = None) -> None:
     print(line("all", everything, errors, elapsed))
     for label, kind in kinds.items():
         print(line(label, kind.latencies, kind.errors, elapsed))
-    print(memory_line("idle", idle))
-    print(memory_line("after", busy))
-    reads = kinds["exchange read"].answered + kinds["exchange refused"].answered
-    same = "ok" if after - before == reads else "MISMATCH"
-    print(f"  ledger: {after - before:,} new {READ} entries for "
-          f"{kinds['exchange read'].answered:,} served + {kinds['exchange refused'].answered:,}"
-          f" refused = {reads:,} reads ({same}); chain "
+    print("\n".join(memory_lines(idle, busy)))
+    served, refused = kinds["exchange read"].answered, kinds["exchange refused"].answered
+    entries = after - before
+    print(f"  ledger: {entries:,} new {READ} entries for {served:,} served + {refused:,}"
+          f" refused = {served + refused:,} reads "
+          f"({'ok' if entries == served + refused else 'MISMATCH'}); chain "
           f"{'verified' if verified.ok else 'BROKEN: ' + str(verified.reason)}, "
           f"{verified.entries:,} entries, {verified.unsealed} unsealed "
           f"{waited:.1f} s after the run")
+    _report.figure(f"requests/s, {args.clients} clients, {args.workers} workers",
+                   len(everything) / elapsed, "requests/s")
+    _report.figure("p99 latency, all calls", percentile(everything, 0.99), "ms")
+    _report.figure("errors (transport or unexpected status)", errors, "", goal_on="value",
+                   at_most=0)
+    _report.figure(f"new {READ} entries per exchange read (served + refused)", entries,
+                   "entries", baseline=served + refused, baseline_name="reads",
+                   ratio=entries / (served + refused) if served + refused else None,
+                   at_least=1, at_most=1)
+    _report.figure("ledger verified and sealed after the run",
+                   float(verified.ok and not verified.unsealed), "(1 = yes)", goal_on="value",
+                   at_least=1)
+    failures = check(kinds, entries, verified, errors)
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
