@@ -5,7 +5,7 @@ functions as ``/api/v1/open/provider/...`` and ``.../answer``; their rules decid
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/console", include_in_schema=False,
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Status = Annotated[str | None, Query(max_length=20)]
 Provider = Annotated[Principal, Depends(needs(menus.PUBLIC_SIDE))]
+Answerer = Annotated[Principal, Depends(needs(menus.DATA_REQUESTS))]
 Answer = Annotated[str, Form(max_length=5000)]
 
 
@@ -120,13 +121,22 @@ def revoke_application(request: Request, application_id: int, session: SessionDe
 # --- data requests and error reports ----------------------------------------------------
 
 @router.get("/data-requests")
-def data_request_list(request: Request, session: SessionDep, principal: Provider,
-                      status: Status = "pending", offset: Offset = 0):
-    rows, total = feedback.list_requests(session, status=status or None,
-                                         department=principal.department, limit=PAGE_SIZE,
-                                         offset=offset)
+def data_request_list(request: Request, session: SessionDep, principal: Answerer,
+                      status: Status = "pending",
+                      to: Annotated[Literal["department", "none"] | None, Query()] = None,
+                      offset: Offset = 0):
+    """The department's data requests; for administrators, those naming no department
+    (``feedback.answer_request`` lets them answer exactly those)."""
+    ours = any(principal.has(role) for role in menus.PUBLIC_SIDE)
+    to = to or ("department" if ours else "none")
+    rows, total = feedback.list_requests(
+        session, status=status or None, unaddressed=to == "none",
+        department=principal.department, limit=PAGE_SIZE, offset=offset)
     return views.page(request, principal, "data_requests.html", {
-        "rows": rows, "pager": Pager(total, offset), "filters": {"status": status or ""},
+        "rows": rows, "pager": Pager(total, offset),
+        "filters": {"status": status or "", "to": to},
+        "scopes": [("department", "本部门"), ("none", "未指定部门")] if principal.has("admin")
+        and ours else [],
         "statuses": [("pending", "待答复"), *feedback.REQUEST_OUTCOMES.items()],
         "titles": feedback.STATUS_TITLES})
 
@@ -144,7 +154,7 @@ def _data_request_page(request, session, principal, request_id: int, *, values=N
 
 @router.get("/data-requests/{request_id}")
 def data_request_page(request: Request, request_id: int, session: SessionDep,
-                      principal: Provider):
+                      principal: Answerer):
     return _data_request_page(request, session, principal, request_id)
 
 
@@ -163,7 +173,7 @@ def _answered(request, session, principal, number: int, outcome: str, answer: st
 
 @router.post("/data-requests/{request_id}/answer")
 def answer_data_request(request: Request, request_id: int, session: SessionDep,
-                        principal: Provider, outcome: Annotated[str, Form()] = "",
+                        principal: Answerer, outcome: Annotated[str, Form()] = "",
                         answer: Answer = ""):
     return _answered(request, session, principal, request_id, outcome, answer,
                      answer_with=feedback.answer_request, page=_data_request_page,

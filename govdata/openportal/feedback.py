@@ -90,11 +90,16 @@ def department_of(session: Session, department_id: str | None) -> Department | N
 
 
 def list_requests(session: Session, *, status: str | None = None, department: str | None = None,
-                  limit: int = 20, offset: int = 0) -> tuple[list[DataRequest], int]:
+                  unaddressed: bool = False, limit: int = 20, offset: int = 0
+                  ) -> tuple[list[DataRequest], int]:
+    """Data requests, newest first; ``unaddressed``: those naming no department (the
+    administrators answer them)."""
     conditions = []
     if status:
         conditions.append(DataRequest.status == status)
-    if department:
+    if unaddressed:
+        conditions.append(DataRequest.department_id.is_(None))
+    elif department:
         conditions.append(DataRequest.department_id == select(Department.id).where(
             Department.code == department).scalar_subquery())
     total = session.scalar(select(func.count()).select_from(DataRequest).where(*conditions))

@@ -138,8 +138,10 @@ def test_roles_without_the_menus_are_refused_by_url(browser, person, provider, c
     for roles in (("requester",), ("auditor",), ("admin",)):
         visitor = browser(person(*roles, department=provider))
         home = visitor.get("/console/")
-        for path in ("/console/applications", "/console/data-requests",
-                     "/console/error-reports"):
+        paths = ["/console/applications", "/console/error-reports"]
+        if roles != ("admin",):  # administrators answer the data requests naming no one
+            paths.append("/console/data-requests")
+        for path in paths:
             assert f'href="{path}"' not in home.text, (roles, path)
             refused = visitor.get(path)
             assert refused.status_code == 403, (roles, path)
@@ -218,3 +220,31 @@ def test_error_reports_on_the_departments_datasets_are_answered(
     assert answered.status_code == 303
     session.expire_all()
     assert session.get(ErrorReport, report.id).status == "corrected"
+
+
+def test_administrators_answer_the_data_requests_naming_no_department(
+        browser, person, provider, make_department, session):
+    nobodys = feedback.submit_request(session, title="开放全市停车场泊位数据",
+                                      description="希望开放全市公共停车场的实时空余泊位数据。")
+    addressed = feedback.submit_request(session, title="开放社保缴费统计",
+                                        description="希望开放社会保险缴费的区县汇总统计。",
+                                        department=provider)
+    admin = browser(person("admin", department=make_department()))
+    assert 'href="/console/data-requests"' in admin.get("/console/").text
+    listed = admin.get("/console/data-requests")
+    assert listed.status_code == 200 and "未指定部门" in listed.text
+    assert f"/console/data-requests/{nobodys.id}" in listed.text
+    assert f"/console/data-requests/{addressed.id}" not in listed.text
+    answered = admin.post(f"/console/data-requests/{nobodys.id}/answer",
+                          {"outcome": "declined", "answer": "涉及企业经营数据, 暂不开放"})
+    assert answered.status_code == 303
+    # a department's request is its stewards' and approvers', not the administrators'
+    refused = admin.post(f"/console/data-requests/{addressed.id}/answer",
+                         {"outcome": "planned", "answer": "管理员代答"})
+    assert refused.status_code == 403
+    clerk = browser(person("steward", department=provider))
+    assert f"/console/data-requests/{nobodys.id}" not in clerk.get(
+        "/console/data-requests?status=").text
+    session.expire_all()
+    assert session.get(DataRequest, nobodys.id).status == "declined"
+    assert session.get(DataRequest, addressed.id).status == "pending"
