@@ -3,7 +3,10 @@ administrators act on accounts within their jurisdiction (item 4)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from govdata.platform import service
+from govdata.platform.principal import Principal
 from tests.conftest import SYSTEM, synthetic_uscc
 
 
@@ -105,3 +108,32 @@ def test_a_district_admin_does_not_govern_the_city(client, make_department, make
     district_admin = make_user("admin", department=make_department(division_code="500103"))
     city_clerk = make_user("steward", department=make_department(division_code="500000"))
     assert patch(client, auth(district_admin), city_clerk, active=False).status_code == 403
+
+
+def test_the_tokens_an_admin_sees_and_their_status(session, settings, make_department,
+                                                   make_user):
+    near, far = make_department(division_code="500103"), make_department(
+        division_code="440300")
+    admin = Principal(username="district-admin", department=near, division="500103",
+                      roles=frozenset({"admin"}))
+    ours, theirs = make_user("steward", department=near), make_user("steward", department=far)
+    first = service.issue_token(session, settings, user=service.get_user(session, ours))
+    service.issue_token(session, settings, user=service.get_user(session, theirs))
+    rows, total = service.list_tokens(session, admin)
+    assert total == 1 and [r.jti for r in rows] == [first.jti]  # only its jurisdiction's
+    assert rows[0].status(dt.datetime.now(dt.UTC)) == "active"
+    assert rows[0].status(first.expires_at + dt.timedelta(seconds=1)) == "expired"
+    service.set_user_active(session, SYSTEM, ours, active=False)
+    service.set_user_active(session, SYSTEM, ours, active=True)
+    second = service.issue_token(session, settings, user=service.get_user(session, ours))
+    rows, _ = service.list_tokens(session, admin, username=ours)
+    status = {r.jti: r.status(dt.datetime.now(dt.UTC)) for r in rows}
+    assert status == {first.jti: "outdated", second.jti: "active"}
+    live, total = service.list_tokens(session, admin, active_only=True)
+    assert total == 1 and live[0].jti == second.jti
+    service.revoke_token(session, admin, jti=second.jti)
+    revoked, _ = service.list_tokens(session, admin, username=ours)
+    assert {r.jti: r.status(dt.datetime.now(dt.UTC)) for r in revoked}[second.jti] == "revoked"
+    assert service.list_tokens(session, admin, active_only=True)[1] == 0
+    assert "superuser" not in service.grantable_roles(admin)
+    assert "superuser" in service.grantable_roles(SYSTEM)
