@@ -146,8 +146,11 @@ def answer(body: Any, status: int = 200) -> Response:
 def run_action(name: str, ctx: ActionContext, data: Mapping[str, Any]) -> Response:
     action = ACTIONS[name]
     try:
-        with ctx.session.begin_nested():
+        if name in READ_ACTIONS:  # nothing to undo: a read writes only after it succeeded
             result = action(ctx, data)
+        else:
+            with ctx.session.begin_nested():
+                result = action(ctx, data)
     except DomainError as exc:
         error = as_ckan_error(exc, token_problem=ctx.token_problem)
         return answer(envelope(ctx.base_url, name, success=False, error=error.body()),

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from govdata.catalog.datastore import ExportPlan, current_version, query_rows
 from govdata.catalog.datastore.query import MAX_LIMIT
@@ -45,8 +46,10 @@ def open_datastore_resource(ctx: ActionContext, ref: str) -> Resource:
     resource_id = resource_id_of_datastore(ref)
     resource = None
     if resource_id is not None:
-        resource = ctx.session.scalar(select(Resource).where(Resource.id == resource_id,
-                                                             *service.open_clause()))
+        resource = ctx.session.scalars(
+            select(Resource).where(Resource.id == resource_id, *service.open_clause())
+            .options(lazyload(Resource.department), joinedload(Resource.items))
+        ).unique().one_or_none()
     if resource is None:
         raise NotFoundError(f'Resource "{ref}" was not found.')
     return resource
