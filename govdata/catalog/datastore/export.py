@@ -33,7 +33,7 @@ from decimal import Decimal
 from select import select as wait_readable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, func, literal, not_, select
+from sqlalchemy import ColumnElement, Text, case, cast, func, literal, not_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ from govdata.catalog.datastore.query import (
     count_rows,
     current_version,
     json_value,
+    local_time_text,
     moment,
     select_columns,
 )
@@ -63,7 +64,6 @@ MEDIA_TYPES = {
 }
 CHUNK = 1 << 18
 FETCH_ROWS = 1_000
-TIME_ZONE = "Asia/Shanghai"
 JSON_QUOTE, JSON_DELIMITER = "\x01", "\x02"  # bytes JSON text never holds unescaped
 
 
@@ -222,11 +222,17 @@ def _text_expression(selection: Selection, column: Column) -> ColumnElement:
     if kind == "L":
         return case((value, literal("true")), (not_(value), literal("false")))
     if kind == "T":
-        local = func.to_char(func.timezone(literal(TIME_ZONE), value),
-                             literal('YYYY-MM-DD"T"HH24:MI:SS.US'), type_=Text())
-        return func.replace(local, literal(".000000"), literal(""), type_=Text()) + literal(
-            "+08:00")
+        return _local_time_text(value)
     return value
+
+
+def _local_time_text(value: ColumnElement) -> ColumnElement:
+    """``local_time_text``, but for a whole second (most values) the text PostgreSQL
+    writes for a timestamp with the session in China Standard Time (``_postgres`` sets it),
+    ``T`` and ``:00`` added: a third of the cost of ``to_char`` on a million rows."""
+    whole = func.replace(cast(value, Text), literal(" "), literal("T"), type_=Text())
+    return case((value == func.date_trunc(literal("second"), value), whole + literal(":00")),
+                else_=local_time_text(value))
 
 
 def _json_expression(selection: Selection, column: Column) -> ColumnElement:
@@ -242,7 +248,8 @@ def _compile(connection: Connection, statement) -> tuple[str, dict[str, Any]]:
 
 def _postgres(connection: Connection, plan: ExportPlan, chunk_size: int) -> Iterator[bytes]:
     selection = plan.selection
-    connection.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
+    connection.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'; "
+                               "SET LOCAL TIME ZONE INTERVAL '+08:00' HOUR TO MINUTE")
     connection.exec_driver_sql("SET LOCAL extra_float_digits = 1")
     if not selection.sorted:
         connection.exec_driver_sql("SET LOCAL synchronize_seqscans = off")

@@ -242,3 +242,19 @@ def test_starts_like_formula():
     assert starts_like_formula(pa.chunked_array([["x"], ["y", "@z"]]))
     assert starts_like_formula(pa.array(["x", "\rq"], pa.large_string()))
     assert not starts_like_formula(pa.array([], pa.string()))
+
+
+def test_times_in_exports_are_china_standard_time_as_in_records(make_resource, load, export,
+                                                                  session):
+    """The fixed +08:00 of every other path, also in 1986–1991 when Asia/Shanghai kept
+    summer time, at the ends of the range and with fractions of a second."""
+    resource = make_resource([{"name": "t", "title": "时间", "data_type": "T"}])
+    moments = ["1988-07-01T00:00:00Z", "1988-07-01T00:00:00.25Z", "0001-01-01T08:00",
+               "9999-12-31T23:59:59.999999", "2024-05-01T08:30:00+08:00"]
+    load(resource, [[moment] for moment in moments])
+    expected = ["1988-07-01T08:00:00+08:00", "1988-07-01T08:00:00.250000+08:00",
+                "0001-01-01T08:00:00+08:00", "9999-12-31T23:59:59.999999+08:00",
+                "2024-05-01T08:30:00+08:00"]
+    assert [r["t"] for r in query_rows(session, resource).records] == expected
+    assert [row[1] for row in csv_rows(export(resource))[1:]] == expected
+    assert [row["t"] for row in json.loads(export(resource, format="json"))] == expected
