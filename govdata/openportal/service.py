@@ -244,18 +244,25 @@ def view_dataset(session: Session, name: str, *, settings: Settings | None = Non
 
 # --- data ------------------------------------------------------------------------------
 
-def require_open_data(resource: Resource, access: KeyAccess | None = None) -> None:
+def require_open_data(session: Session, resource: Resource, access: KeyAccess | None = None,
+                      *, action: str = "openportal.data.read") -> None:
     """403 ``open_data_conditional`` for a conditional dataset's data, unless ``access``
-    (an approved applicant's API key) is for this dataset."""
+    (an approved applicant's API key) is for this dataset. Every such refusal, on every
+    public path (open API, downloads, CKAN API, pages), is on the ledger as a refused
+    ``action``."""
     if resource.open_type == "unconditional":
         return
     if access is None:
-        raise Forbidden(f"{resource.name} 为有条件开放数据, 需经申请获批后方可获取数据 "
-                        f"(开放条件: {resource.open_condition or '见数据集说明'})",
-                        code="open_data_conditional")
-    if access.resource_id != resource.id:
-        raise Forbidden("该 API 密钥不适用于此数据集 (key of another dataset)",
-                        code="api_key_wrong_dataset")
+        error = Forbidden(f"{resource.name} 为有条件开放数据, 需经申请获批后方可获取数据 "
+                          f"(开放条件: {resource.open_condition or '见数据集说明'})",
+                          code="open_data_conditional")
+    elif access.resource_id != resource.id:
+        error = Forbidden("该 API 密钥不适用于此数据集 (key of another dataset)",
+                          code="api_key_wrong_dataset")
+    else:
+        return
+    who = access.principal() if access is not None else ANONYMOUS
+    raise audit.refused(session, who, error, action=action, resource=resource.code)
 
 
 def data_masks(resource: Resource, access: KeyAccess | None = None) -> Mapping[str, str]:
@@ -285,7 +292,7 @@ def query_resource(session: Session, resource: Resource, *,
     (``query_rows`` arguments: fields, filters, q, sort, limit, offset, include_total,
     records_format)."""
     settings = settings or get_settings()
-    require_open_data(resource, access)
+    require_open_data(session, resource, access)
     result = query_rows(session, resource, masks=data_masks(resource, access), **query)
     _record_keyed_read(session, resource, access, "openportal.data.read", query=query)
     usage.count(session, resource.id, "record_queries",
@@ -310,7 +317,7 @@ def preview_rows(session: Session, resource: Resource, *, limit: int, offset: in
                  ) -> QueryResult:
     """A page of an unconditional dataset for its page's preview table, through the
     public masks; not counted as a record query (the page view is counted)."""
-    require_open_data(resource)
+    require_open_data(session, resource)
     return query_rows(session, resource, masks=public_masks(resource), limit=limit,
                       offset=offset)
 
@@ -319,7 +326,7 @@ def chart_rows(session: Session, resource: Resource, *, date_item: str, value_it
                limit: int = 2000) -> list[tuple[Any, Any]]:
     """Up to ``limit`` (date, number) pairs of an unconditional dataset, newest last,
     through the public masks; not counted as usage (it is part of the page view)."""
-    require_open_data(resource)
+    require_open_data(session, resource)
     result = query_rows(session, resource, masks=public_masks(resource),
                         fields=[date_item, value_item], sort=f"{date_item} desc",
                         limit=limit, include_total=False, records_format="lists")
@@ -333,7 +340,7 @@ def records_text(session: Session, resource: Resource, *, format: str = "csv",
     ``records_format``), through the same export and masks as downloads; counted as a
     record query. ``query``: fields, filters, q, sort, limit, offset."""
     settings = settings or get_settings()
-    require_open_data(resource, access)
+    require_open_data(session, resource, access)
     plan = plan_export(session, resource, masks=data_masks(resource, access), format=format,
                        **query)
     body = b"".join(stream_export(session.connection(), plan)).decode("utf-8")
@@ -355,7 +362,7 @@ def plan_resource_download(session: Session, resource: Resource, *,
     """Plan a desensitised download (``plan_export`` arguments) and count it; stream it
     with ``stream_export`` on a connection of its own."""
     settings = settings or get_settings()
-    require_open_data(resource, access)
+    require_open_data(session, resource, access, action="openportal.data.download")
     plan = plan_export(session, resource, masks=data_masks(resource, access), **options)
     _record_keyed_read(session, resource, access, "openportal.data.download", query=options)
     usage.count(session, resource.id, "downloads", every_seconds=settings.usage_flush_seconds)

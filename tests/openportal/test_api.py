@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from govdata.catalog import service as catalog_service
 from govdata.catalog.models import DataVersion
+from govdata.openportal.identifiers import datastore_resource_id
+from govdata.platform.models import AuditEntry
 
 from .conftest import AIR_ROWS, name_of
 
@@ -126,6 +128,28 @@ def test_conditional_data_is_refused_but_its_metadata_is_public(api, make_datase
         body = assert_problem(api.get(f"{OPEN}/datasets/{name}{suffix}"), 403,
                               "open_data_conditional")
         assert "仅向科研机构开放" in body["detail"]
+
+
+def test_every_refusal_of_conditional_data_is_on_the_ledger(api, session, make_dataset):
+    """Open API records and downloads, CKAN datastore_search and the datastore dump: each
+    refused read of conditional data is a refused entry naming the rule and the dataset."""
+    conditional = make_dataset(name="重庆市有条件开放名录", open_type="conditional")
+    resource_id = datastore_resource_id(conditional.id)
+    reads = [
+        ("openportal.data.read", api.get(f"{OPEN}/datasets/{name_of(conditional)}/records")),
+        ("openportal.data.download",
+         api.get(f"{OPEN}/datasets/{name_of(conditional)}/download?format=xlsx")),
+        ("openportal.data.read", api.post("/api/3/action/datastore_search",
+                                          json={"resource_id": resource_id})),
+        ("openportal.data.download", api.get(f"/datastore/dump/{resource_id}")),
+    ]
+    for _, response in reads:
+        assert response.status_code == 403, response.text
+    entries = [json.loads(body) for body in session.scalars(
+        select(AuditEntry.body).where(AuditEntry.resource == conditional.code,
+                                      AuditEntry.outcome == "refused").order_by(AuditEntry.id))]
+    assert [(e["action"], e["rule"], e["actor"]) for e in entries] == [
+        (action, "open_data_conditional", "anonymous") for action, _ in reads]
 
 
 def test_downloads_stream_csv_with_bom_json_and_xlsx(api, people, air):

@@ -148,6 +148,7 @@ def test_application_decision_key_api_call_revocation(api, session, subsidies, r
                     json={"resource_id": datastore_resource_id(subsidies.id)})
     assert ckan.status_code == 403 and "已撤销" in ckan.json()["error"]["message"]
     assert ledger_actions(session, subsidies) == [
+        ("openportal.data.read", "refused"),  # the first read, without a key
         ("openportal.application.submit", "allowed"),
         ("openportal.application.approve", "refused"),
         ("openportal.application.approve", "allowed"),
@@ -156,6 +157,7 @@ def test_application_decision_key_api_call_revocation(api, session, subsidies, r
         ("openportal.data.read", "allowed"),
         ("openportal.data.download", "allowed"),
         ("openportal.key.revoke", "allowed"),
+        ("openportal.data.read", "refused"),  # CKAN, with the revoked key
     ]
 
 
