@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from govdata.console import menus
+from govdata.platform import audit
 from govdata.platform.deps import SessionDep, SettingsDep, principal_from_token
 from govdata.platform.errors import Forbidden, Unauthorized
 from govdata.platform.principal import Principal
@@ -53,13 +54,17 @@ def staff(request: Request, session: SessionDep, settings: SettingsDep) -> Princ
 Staff = Annotated[Principal, Depends(staff)]
 
 
-def needs(roles: tuple[str, ...]) -> Callable[[Principal], Principal]:
-    """A page guard: the roles of its menu entry, else 403."""
+def needs(roles: tuple[str, ...]) -> Callable[..., Principal]:
+    """A page guard: the roles of its menu entry, else 403, on the ledger as a refused
+    ``platform.access`` naming the page (as the API's ``require_role``)."""
 
-    def guard(principal: Staff) -> Principal:
+    def guard(request: Request, session: SessionDep, principal: Staff) -> Principal:
         if not any(principal.has(role) for role in roles):
             labels = "、".join(menus.ROLE_LABELS.get(role, role) for role in roles)
-            raise Forbidden(f"此页面仅限{labels}使用", code="role_required")
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            raise audit.refused(session, principal, Forbidden(
+                f"此页面仅限{labels}使用", code="role_required"),
+                action="platform.access", route=f"{request.method} {route}")
         return principal
 
     return guard

@@ -125,7 +125,9 @@ def provider_queue(session: Session, principal: Principal, *, status: str | None
     stewards), newest first."""
     if principal.department is None or not (principal.has("approver")
                                             or principal.has("steward")):
-        raise Forbidden("需要本部门审批人或数据管理员角色", code="role_required")
+        raise audit.refused(session, principal, Forbidden(
+            "需要本部门审批人或数据管理员角色", code="role_required"),
+            action="openportal.application.list")
     conditions = [Resource.department_id == select(Department.id).where(
         Department.code == principal.department).scalar_subquery()]
     if status:
