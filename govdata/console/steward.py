@@ -121,6 +121,11 @@ def edit_resource(request: Request, code: str, session: SessionDep, principal: S
 @router.post(RESOURCE + "/edit")
 async def update_resource(request: Request, code: str, session: SessionDep,
                           principal: Steward, settings: SettingsDep):
+    # who may change it is checked before the form is read: a resource the principal may
+    # not see is 404 and one it may not change 403, whatever was posted (as on GET)
+    resource = await run_in_threadpool(service.get_resource, session, principal, code)
+    await run_in_threadpool(service.require_steward_of, session, principal, resource,
+                            action="catalog.update")
     values, add_row = await _submitted(request)
     if add_row:
         return _form_page(request, principal, resource_form.with_blank_rows(values), {},
