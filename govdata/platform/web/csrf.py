@@ -71,19 +71,17 @@ def check(request: Request, submitted: str | None) -> None:
 
 async def csrf_protect(request: Request) -> AsyncIterator[None]:
     """Dependency for page routers: every unsafe request must carry a valid token. The
-    form it parses stays cached for the route and is closed (its files too) afterwards."""
+    form (parsed here, or by the route when the token came in the header) stays cached for
+    the route and is closed, its uploaded files too, afterwards."""
     if request.method in SAFE_METHODS:
         yield
         return
-    form = None
     try:
         submitted = request.headers.get(HEADER)
         if submitted is None:
-            form = await request.form()
-            value = form.get(CSRF_FIELD)
+            value = (await request.form()).get(CSRF_FIELD)
             submitted = value if isinstance(value, str) else None
         check(request, submitted)
         yield
     finally:
-        if form is not None:
-            await form.close()
+        await request.close()
