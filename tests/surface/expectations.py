@@ -498,7 +498,8 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("GET", f"{CAT}/resources"): STAFF_ONLY,
     ("POST", f"{CAT}/resources"): Expect(create_resource, departments, new_resource),
     ("GET", RES): Expect(read_resource, resources),
-    ("PATCH", RES): Expect(write_resource, sample_resources, js({"summary": "矩阵测试修改后的摘要"})),
+    ("PATCH", RES): Expect(write_resource, sample_resources,
+                           js({"summary": "矩阵测试修改后的摘要"})),
     ("GET", f"{RES}/history"): Expect(read_resource, sample_resources),
     ("POST", f"{RES}/publish"): Expect(write_resource, sample_resources),
     ("POST", f"{RES}/retire"): Expect(write_resource, sample_resources, js({"reason": "矩阵测试"})),
@@ -545,9 +546,11 @@ TABLE: dict[tuple[str, str], Expect] = {
     # open data, no account
     ("GET", f"{OPEN}/datasets"): PUBLIC,
     ("GET", DATASET): Expect(public_dataset, datasets, audience="public"),
-    ("PATCH", DATASET): Expect(write_resource, sample_datasets, js({"spatial": "矩阵测试范围"})),
+    ("PATCH", DATASET): Expect(write_resource, sample_datasets,
+                               js({"spatial": "矩阵测试范围"})),
     ("GET", f"{DATASET}/records"): Expect(public_data, datasets, audience="public"),
-    ("GET", f"{DATASET}/download"): Expect(public_data, sample_datasets, xlsx_query, audience="public"),
+    ("GET", f"{DATASET}/download"): Expect(public_data, sample_datasets, xlsx_query,
+                                           audience="public"),
     ("GET", f"{OPEN}/departments/{{department}}/datasets"): Expect(anyone, departments,
                                                                     audience="public"),
     ("GET", f"{OPEN}/stats"): PUBLIC,
@@ -559,9 +562,9 @@ TABLE: dict[tuple[str, str], Expect] = {
     # the CKAN Action API
     ("GET", "/api/3"): PUBLIC, ("POST", "/api/3"): PUBLIC,
     ("GET", "/api"): PUBLIC, ("POST", "/api"): PUBLIC,
-    **{(method, path): Expect(ckan_decide, ckan_actions if (method, path) == ("GET", "/api/3/action/{name}")
-                              else ckan_sample, ckan_request if method == "GET" else ckan_post,
-                              audience="ckan")
+    **{(method, path): Expect(
+        ckan_decide, ckan_actions if (method, path) == ("GET", "/api/3/action/{name}")
+        else ckan_sample, ckan_request if method == "GET" else ckan_post, audience="ckan")
        for path in ("/api/action/{name}", "/api/action/{name}/", "/api/3/action/{name}",
                     "/api/3/action/{name}/") for method in ("GET", "POST")},
     ("GET", "/datastore/dump/{resource_id}"): Expect(public_data, datastore_ids,
@@ -613,6 +616,9 @@ TABLE: dict[tuple[str, str], Expect] = {
 # --- the staff console (/console/...) ----------------------------------------------------
 
 STEWARD_PAGES = ("steward", "admin")  # govdata.console.menus
+ADMIN_PAGES = ("admin", "superuser")
+PUBLIC_SIDE = ("approver", "steward")
+DATA_REQUESTS = (*PUBLIC_SIDE, "admin")
 DASHBOARD = ("steward", "approver", "auditor", "admin")
 
 
@@ -688,13 +694,41 @@ TABLE.update({
     ("GET", f"{CONSOLE}/audit/export"): console_page("auditor"),
     ("POST", f"{CONSOLE}/audit/verify"): console_page("auditor"),
     ("GET", f"{CONSOLE}/audit/checkpoint"): console_page("auditor"),
-    ("GET", f"{CONSOLE}/admin/users"): console_page("admin"),
+    ("GET", f"{CONSOLE}/admin/users"): console_page(*ADMIN_PAGES),
     ("POST", f"{CONSOLE}/admin/users"): Expect(
-        console("admin"), request=lambda w, t: {"data": {
+        console(*ADMIN_PAGES), request=lambda w, t: {"data": {
             "username": "sf-console-new", "department_code": w.departments["own"],
             "roles": "requester"}}, audience="console"),
     ("POST", f"{CONSOLE}/admin/tokens/revoke"): Expect(
-        console("admin"), request=form(jti="no-such-token"), audience="console"),
+        console(*ADMIN_PAGES), request=form(jti="no-such-token"), audience="console"),
+    ("GET", f"{CONSOLE}/admin/tokens"): console_page(*ADMIN_PAGES),
+    ("GET", f"{CONSOLE}/admin/users/{{username}}"): console_object(ADMIN_PAGES, administer,
+                                                                   users),
+    ("POST", f"{CONSOLE}/admin/users/{{username}}/active"): console_object(
+        ADMIN_PAGES, administer, users, form(active="true")),
+    ("POST", f"{CONSOLE}/admin/users/{{username}}/roles"): console_object(
+        ADMIN_PAGES, administer, users, form(roles="requester")),
+    ("GET", f"{CONSOLE}/applications"): console_page(*PUBLIC_SIDE),
+    ("GET", f"{CONSOLE}/applications/{{application_id}}"): console_object(
+        PUBLIC_SIDE, provider_staff, applications),
+    ("POST", f"{CONSOLE}/applications/{{application_id}}/approve"): console_object(
+        PUBLIC_SIDE, provider_approver, applications, form(until=until(), data_items="aqi")),
+    ("POST", f"{CONSOLE}/applications/{{application_id}}/reject"): console_object(
+        PUBLIC_SIDE, provider_approver, applications, form(reason="矩阵测试拒绝")),
+    ("POST", f"{CONSOLE}/applications/{{application_id}}/revoke"): console_object(
+        PUBLIC_SIDE, provider_approver, applications, form(reason="矩阵测试撤销")),
+    ("GET", f"{CONSOLE}/data-requests"): console_page(*DATA_REQUESTS),
+    ("GET", f"{CONSOLE}/data-requests/{{request_id}}"): console_object(
+        DATA_REQUESTS, anyone, data_requests),
+    ("POST", f"{CONSOLE}/data-requests/{{request_id}}/answer"): console_object(
+        DATA_REQUESTS, answering_department, data_requests,
+        form(outcome="planned", answer="计划下季度开放")),
+    ("GET", f"{CONSOLE}/error-reports"): console_page(*PUBLIC_SIDE),
+    ("GET", f"{CONSOLE}/error-reports/{{report_id}}"): console_object(
+        PUBLIC_SIDE, anyone, error_reports),
+    ("POST", f"{CONSOLE}/error-reports/{{report_id}}/answer"): console_object(
+        PUBLIC_SIDE, answering_department, error_reports,
+        form(outcome="corrected", answer="已核实并更正, 感谢指出")),
     ("GET", f"{CONSOLE}/admin/overdue"): console_page("admin", "auditor"),
     ("GET", f"{CONSOLE}/dashboard"): console_page(*DASHBOARD),
 })
