@@ -22,7 +22,8 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from request.app.state.db.unit_of_work(read=request.method in READ_METHODS)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """Async, as it does no I/O: a plain function would cost a trip to the thread pool."""
     return request.app.state.settings
 
 

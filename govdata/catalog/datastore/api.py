@@ -47,7 +47,7 @@ UPLOAD_BODY = {
 }
 
 
-def stream_bind(request: Request) -> Engine | Connection:
+async def stream_bind(request: Request) -> Engine | Connection:
     """Where a streamed export reads: its own connection from the app's engine (the
     request's session is closed by the time the body streams)."""
     return request.app.state.db.engine
@@ -56,8 +56,9 @@ def stream_bind(request: Request) -> Engine | Connection:
 StreamBind = Annotated[Any, Depends(stream_bind)]
 
 
-def read_stream_bind(request: Request, bind: StreamBind) -> Engine | Connection:
-    """Where a public download streams from: a read replica when there are any."""
+async def read_stream_bind(request: Request, bind: StreamBind) -> Engine | Connection:
+    """Where a public download streams from: a read replica when there are any (async,
+    as ``stream_bind``: no I/O, no trip to the thread pool)."""
     db = request.app.state.db
     return db.read_engine if db.read_engines else bind
 

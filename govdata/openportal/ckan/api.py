@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from python_multipart.multipart import parse_options_header
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog.datastore import stream_export
@@ -143,6 +144,12 @@ def answer(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def _serve_action(name: str, request: Request, session: Session, settings: Settings, bind: Any,
+                  received: uploads.Upload | None, data: Mapping[str, Any]) -> Response:
+    """The caller's context and the action, in one trip to the thread pool."""
+    return run_action(name, action_context(request, session, settings, bind, received), data)
+
+
 def run_action(name: str, ctx: ActionContext, data: Mapping[str, Any]) -> Response:
     action = ACTIONS[name]
     try:
@@ -178,9 +185,8 @@ async def _action(name: str, request: Request, session: SessionDep,
     received = None
     try:
         data, received = await action_input(request, settings)
-        ctx = await run_in_threadpool(action_context, request, session, settings, bind,
-                                      received)
-        return await run_in_threadpool(run_action, name, ctx, data)
+        return await run_in_threadpool(_serve_action, name, request, session, settings, bind,
+                                       received, data)
     except BadRequest as exc:
         return answer(str(exc), 400)
     finally:
