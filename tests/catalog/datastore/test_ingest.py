@@ -6,11 +6,13 @@ import datetime as dt
 import json
 
 import openpyxl
+import pyarrow as pa
 import pytest
 from sqlalchemy import inspect, select
 
 from govdata.catalog.datastore import ingest, query_rows, service
 from govdata.catalog.datastore.tables import table_name
+from govdata.catalog.datastore.validate import CellError
 from govdata.catalog.models import DataVersion
 from govdata.platform.errors import Forbidden, NotFound, RuleViolation
 from govdata.platform.models import AuditEntry
@@ -169,6 +171,8 @@ def test_header_problems_are_reported(aq, load):
     assert [c for c, r in found if r.startswith("列名为空")] == ["第 5 列"]
     assert [c for c, r in found if r.startswith("缺少必填")] == ["day"]
     assert all(e["row"] is None and e["loc"][0] == "file" for e in exc.value.errors)
+    assert exc.value.code == "data_rows_invalid"
+    assert exc.value.detail.startswith(f"表头与信息项不符, 有 {len(found)} 处问题, 未做任何更改")
 
 
 def test_rows_with_a_wrong_number_of_columns(aq, load, write):
@@ -177,6 +181,7 @@ def test_rows_with_a_wrong_number_of_columns(aq, load, write):
         load(aq, path=write("broken.csv", text))
     assert [(e["row"], e["reason"][:4]) for e in exc.value.errors] == [(2, "列数不对"),
                                                                       (3, "列数不对")]
+    assert "2 处错误, 涉及 2 行" in exc.value.detail
 
 
 def test_bad_upload_leaves_the_previous_version_untouched(session, aq, load):
@@ -405,3 +410,70 @@ def test_copy_text_writes_timestamps_as_pyarrow_does():
         assert ingest.csv_bytes(fast).to_pybytes() == ingest.csv_bytes(plain).to_pybytes()
     numbers = pa.array([1, None])
     assert ingest.copy_text(numbers) is numbers
+
+
+def test_the_report_counts_every_error_and_lists_the_first():
+    """Errors come batch by batch: all are counted, the first ``limit`` listed, and the
+    answer says when the list is not the whole of it."""
+    def errors(rows):
+        return [CellError(row, "aqi", "x", "不是整数") for row in rows]
+
+    report = ingest.Report(limit=3)
+    report.add(errors([1, 2]), 2)
+    report.add(errors([20_001, 20_002]), 5)  # a later batch; 5 counted, its details cut
+    report.bad_rows = 4
+    violation = report.violation()
+    assert (report.count, [e.row for e in report.errors]) == (7, [1, 2, 20_001])
+    assert violation.code == "data_rows_invalid"
+    assert violation.detail == ("上传的数据有 7 处错误, 涉及 4 行, 未做任何更改; 列出前 3 处 "
+                                "(7 problems in 4 rows; nothing was changed; the first 3 "
+                                "are listed)")
+    assert [e["row"] for e in violation.errors] == [1, 2, 20_001]
+    whole = ingest.Report(limit=3)
+    whole.add(errors([1, 2]))
+    whole.bad_rows = 2
+    assert whole.violation().detail == ("上传的数据有 2 处错误, 涉及 2 行, 未做任何更改 "
+                                        "(2 problems in 2 rows; nothing was changed)")
+
+
+@pytest.mark.parametrize(("array", "formula"), [
+    (pa.array(["=1"]), True),  # one value
+    (pa.chunked_array([[], ["=1"]], pa.string()), True),  # after an empty chunk
+    (pa.chunked_array([[None, ""], ["x", "+1"]], pa.string()), True),  # after one of nulls
+    (pa.array(["x", "y", "=z"]).slice(0, 2), False),  # the slice's own values only
+    (pa.array(["x", "@y"]).dictionary_encode(), True),  # text of another arrow type
+])
+def test_formula_detection_reads_every_chunk_and_only_its_values(array, formula):
+    assert ingest.starts_like_formula(array) is formula
+
+
+def test_copy_csv_quotes_what_needs_quoting():
+    """The batches fed to PostgreSQL's COPY are CSV it reads back as the same values:
+    unquoted when nothing needs quotes, else quoted."""
+    import csv as csv_module
+    import io
+
+    plain = pa.RecordBatch.from_arrays([pa.array([1, 2]), pa.array(["渝中区", None])],
+                                       names=["_id", "district"])
+    assert ingest.csv_bytes(plain).to_pybytes().decode() == "1,渝中区\n2,\n"
+    values = ["a,b", 'say "hi"', "two\nlines", "plain"]
+    hostile = pa.RecordBatch.from_arrays([pa.array([1, 2, 3, 4]), pa.array(values)],
+                                         names=["_id", "note"])
+    text = ingest.csv_bytes(hostile).to_pybytes().decode()
+    assert [row[1] for row in csv_module.reader(io.StringIO(text))] == values
+
+
+def test_prune_says_which_versions_it_dropped(session, aq, load):
+    for rows in (AQ_ROWS, AQ_ROWS[:2], AQ_ROWS[:3]):
+        load(aq, rows)
+    assert ingest.prune(session, aq, keep=1) == [2]
+    assert ingest.prune(session, aq, keep=1) == []
+
+
+def test_a_version_keeps_its_source_name_and_column_statistics(session, aq, load):
+    """The file's name as given (at most 255 characters), and what the
+    statistics pages read: each text column's gathered figures, stored with the version."""
+    version = load(aq, AQ_ROWS, filename="空" * 300 + ".csv")
+    assert version.source_name == "空" * 255
+    assert set(version.column_stats) == {i.name for i in aq.items if i.data_type == "C"}
+    assert all(stats["values"] is not None for stats in version.column_stats.values())
