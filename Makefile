@@ -44,11 +44,17 @@ clean:
 bench-peer: $(STAMP)
 	$(BIN)/python -m bench.ckan_peer $(PEER_ARGS)
 
-# Mutation testing (mutmut, configured in pyproject.toml) over the ledger, tokens, catalog
-# rules and datastore ingest: hours, never part of make test. `make fuzz` runs it (with the
-# long fuzzing run where that is defined); MUTANTS="govdata.platform.audit*" narrows it.
-.PHONY: fuzz mutation
-fuzz: mutation
+# `make fuzz`: the long fuzzing run of the API (schemathesis, tests/surface/test_fuzz.py, every
+# operation as every role, FUZZ_EXAMPLES examples each; make test runs 2), then mutation
+# testing (mutmut, configured in pyproject.toml) over the ledger, tokens, catalog rules and
+# datastore ingest: hours, never part of make test. MUTANTS="govdata.platform.audit*"
+# narrows the mutation run; GOVDATA_TEST_DATABASE_URL fuzzes on PostgreSQL.
+FUZZ_EXAMPLES := 200
+.PHONY: fuzz fuzz-api mutation
+fuzz: fuzz-api mutation
+
+fuzz-api: $(STAMP)
+	GOVDATA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/surface/test_fuzz.py
 
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
