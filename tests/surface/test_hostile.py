@@ -326,3 +326,26 @@ def test_the_ledger_still_verifies_after_the_hostile_suite(surface_app, world):
         verified = clients["auditor"].get("/api/v1/audit/verify")
     assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
 
+
+
+def test_an_upload_posted_with_the_csrf_header_is_closed(surface_app, world, monkeypatch):
+    """The form a page parses itself (the CSRF token came in X-CSRF-Token, not the form)
+    is closed with its temporary files when the request ends."""
+    from starlette.datastructures import UploadFile
+
+    closed = []
+    close = UploadFile.close
+
+    async def recording_close(self):
+        closed.append(self.filename)
+        await close(self)
+
+    monkeypatch.setattr(UploadFile, "close", recording_close)
+    resource = world.resource("own", "draft", "open")
+    with actor_clients(surface_app, world) as clients:
+        response = clients["steward"].post(
+            f"/console/resources/{resource.code}/data", follow_redirects=False,
+            files={"file": ("data.csv", b"station,district,aqi\n", "text/csv")},
+            headers={"Accept": "text/html"})
+    assert response.status_code < 500, response.text
+    assert "data.csv" in closed
