@@ -69,3 +69,19 @@ def test_bad_row_after_many_good_rows_changes_nothing(session, loaded, load, wri
     assert_version_one_intact(session, loaded)
     assert session.scalar(select(func.count()).select_from(DataVersion)
                           .where(DataVersion.resource_id == loaded.id)) == 1
+
+
+def test_batches_add_up(session, loaded, load, write):
+    """Rows numbered on from batch to batch; bad rows and errors of every batch counted."""
+    good = rows_past_first_batch()
+    rows = [good_row(n) for n in range(1, good + 1)]
+    version = load(loaded, path=write("many.csv", csv_text(AQ_HEADER, rows)))
+    assert version.row_count == good
+    last = query_rows(session, loaded, limit=1, sort="id desc").records[0]
+    assert (last["_id"], last["id"]) == (good, good)
+    rows[0], rows[-1] = bad_row(1), bad_row(good)
+    rows[-2][4] = "many"
+    with pytest.raises(RuleViolation) as refused:
+        load(loaded, path=write("bad.csv", csv_text(AQ_HEADER, rows)))
+    assert refused.value.detail.startswith("上传的数据有 3 处错误, 涉及 3 行, 未做任何更改 ")
+    assert [e["row"] for e in refused.value.errors] == [1, good - 1, good]
