@@ -154,6 +154,15 @@ def test_entries_chain_and_verify(session):
     assert entry["client_ip"] == "127.0.0.1" and entry["data_items"] == ["name", "uscc"]
 
 
+def test_entries_with_backslashes_and_spaces_verify(session):
+    """Read back through COPY on PostgreSQL, a body's backslashes arrive doubled and its
+    fields tab-separated: what is hashed again must be the stored text exactly."""
+    audit.record(session, ALICE, action="x.search", query='C:\\数据\\ "空气 质量"\\\\n')
+    audit.seal(session, wait=True)
+    result = audit.verify(session)
+    assert result.ok and result.unsealed == 0, result
+
+
 def body_of(session, seq: int) -> str:
     return session.execute(text("SELECT CAST(body AS TEXT) FROM platform_audit_entry "
                                 "WHERE seq = :s"), {"s": seq}).scalar()
