@@ -153,6 +153,11 @@ def test_shapes_no_workbook_has_are_refused():
     refused(crafted(deep), "嵌套过深")
     wide = '<row r="1">' + "<x/>" * (safexlsx.MAX_UNIT_ELEMENTS + 1) + "</row>"
     refused(crafted(wide), "过多的子元素")
+    many = "<x/>" * (safexlsx.MAX_OTHER_ELEMENTS + 1) + '<row r="1"><c><v>1</v></c></row>'
+    refused(crafted(many), "行以外的元素过多")
+    # a row of cells outside the spreadsheet namespace is no row: its cells count as others
+    foreign = b'<sheetData><row r="1">' + b"<c><v>1</v></c>" * 120_000 + b"</row></sheetData>"
+    refused(crafted(foreign), "行以外的元素过多")
     refused(crafted('<row r="1"><c r="XFE1"><v>1</v></c></row>'), "单元格位置")
     refused(crafted('<row r="1048577"><c><v>1</v></c></row>'), "行号")
     refused(crafted('<row r="2"/><row r="1"/>'), "行号")
