@@ -94,6 +94,12 @@ class Resource(Base):
         lazy="selectin", cascade="all, delete-orphan", order_by="DataItem.position",
         back_populates="resource",
     )
+    # The current data version, for a query that loads it with the resource (joinedload)
+    # and saves ``current_version`` its own query; never loaded on its own.
+    current_data: Mapped[DataVersion | None] = relationship(
+        primaryjoin="and_(DataVersion.resource_id == Resource.id, DataVersion.is_current)",
+        viewonly=True, uselist=False, lazy="raise",
+    )
 
 
 class DataItem(Base):

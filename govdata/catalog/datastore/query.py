@@ -48,6 +48,7 @@ from sqlalchemy import (
     Text,
     cast,
     func,
+    inspect,
     literal,
     literal_column,
     or_,
@@ -117,8 +118,13 @@ class QueryResult:
 
 
 def current_version(session: Session, resource: Resource) -> DataVersion:
-    version = session.scalar(select(DataVersion).where(DataVersion.resource_id == resource.id,
-                                                       DataVersion.is_current))
+    """The resource's current version: as loaded with it (``Resource.current_data``), else
+    asked for."""
+    if "current_data" not in inspect(resource).unloaded:
+        version = resource.current_data
+    else:
+        version = session.scalar(select(DataVersion).where(
+            DataVersion.resource_id == resource.id, DataVersion.is_current))
     if version is None:
         raise NotFound(f"信息资源 {resource.code} 还没有加载数据 (no data loaded)",
                        code="data_not_loaded")

@@ -48,7 +48,8 @@ def open_datastore_resource(ctx: ActionContext, ref: str) -> Resource:
     if resource_id is not None:
         resource = ctx.session.scalars(
             select(Resource).where(Resource.id == resource_id, *service.open_clause())
-            .options(lazyload(Resource.department), joinedload(Resource.items))
+            .options(lazyload(Resource.department), joinedload(Resource.items),
+                     joinedload(Resource.current_data))
         ).unique().one_or_none()
     if resource is None:
         raise NotFoundError(f'Resource "{ref}" was not found.')
