@@ -23,9 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench import _report
-from govdata.platform import audit, migrate
+from govdata.platform import audit, migrate, worker
 from govdata.platform.db import Database
 from govdata.platform.principal import Principal
+from govdata.platform.settings import get_settings
 
 BATCH = 2_000
 GOAL_RATIO = 0.25  # verify speed / plain sha256 of the same bytes
@@ -55,7 +56,7 @@ def seal(db: Database) -> float:
 
 def concurrent_commits(db: Database, writers: int, seconds: float) -> float:
     """Commits per second of ``writers`` threads, each act one entry in its own
-    transaction; the sequencer seals beside them, as ``govdata worker`` does."""
+    transaction; the sequencer seals beside them, run as ``govdata worker`` runs it."""
     stop = time.monotonic() + seconds
     counts = [0] * writers
 
@@ -66,19 +67,19 @@ def concurrent_commits(db: Database, writers: int, seconds: float) -> float:
                              row_count=n)
             counts[n] += 1
 
-    def sequence() -> None:
-        while time.monotonic() < stop:
-            audit.seal_all(db, wait=False)
-            time.sleep(0.2)
-
+    done = threading.Event()
+    sequencer = threading.Thread(target=worker.run, args=(audit.jobs(db, get_settings()), done))
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    threads.append(threading.Thread(target=sequence))
+    sequencer.start()
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(counts) / (time.monotonic() - started)
+    rate = sum(counts) / (time.monotonic() - started)
+    done.set()
+    sequencer.join()
+    return rate
 
 
 def verify(db: Database) -> tuple[float, audit.Verification]:

@@ -34,7 +34,7 @@ class SortIndexes:
     """What this process has asked for, and the thread that builds it."""
 
     def __init__(self) -> None:
-        self._asked: set[tuple[str, str, str]] = set()
+        self._asked: set[tuple[Engine, str, str]] = set()
         self._queue: queue.Queue[tuple[Engine, str, str]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -42,7 +42,7 @@ class SortIndexes:
     def want(self, engine: Engine, table: str, columns: Iterable[str]) -> None:
         """Ask for an index on each column (once per process and table)."""
         for column in columns:
-            key = (str(engine.url), table, column)
+            key = (engine, table, column)  # an engine per database and process
             with self._lock:
                 if key in self._asked:
                     continue
