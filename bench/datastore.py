@@ -13,9 +13,12 @@ times interleaved (medians reported, ratios from them):
   httpx without curl).
   Goal ≥ 0.5.
 - peak RSS of the server process while it exports (VmHWM). Goal: flat, < 300 MB.
+- the server's memory idle and after each of ``--uploads`` uploads of the CSV over HTTP
+  (resident and unique, from /proc/PID/smaps_rollup; its helper processes apart). Goal:
+  flat, resident after the last upload at most 10 MB above its level before the first.
 - a few ``query_rows`` calls on the same 1,000,000-row table (median of 20).
 
-    .venv/bin/python -m bench.datastore [--rows 1000000] [--repeat 3] [--pg URL]
+    .venv/bin/python -m bench.datastore [--rows 1000000] [--repeat 3] [--uploads 3] [--pg URL]
 
 The database is ``GOVDATA_BENCH_PG_URL`` or a ``govdata_bench`` database on
 postgresql+psycopg://postgres@127.0.0.1:5432 (created if missing, its schema reset).
@@ -37,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.csv as pcsv
 from sqlalchemy import text
@@ -57,6 +61,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/govdata_bench"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL_RATIO = 0.5
 GOAL_RSS_MB = 300
+GOAL_UPLOAD_GROWTH_MB = 10
 QUICK = ["--rows", "20000", "--repeat", "1"]
 SYSTEM = Principal.system("bench")
 DEPARTMENT = "cq-sthjj-bench"
@@ -271,6 +276,15 @@ class Server:
             watchdog.cancel()
         threading.Thread(target=self.process.stderr.read, daemon=True).start()
 
+    def smaps(self) -> dict[str, float]:
+        """The server process's resident and unique (private) memory, MB, and those of its
+        helper processes (children: a load's fork server) added up."""
+        pid = self.process.pid
+        helpers = [child.pid for child in psutil.Process(pid).children(recursive=True)]
+        return {"rss": _rollup(pid, "Rss"), "uss": _rollup(pid, "Private"),
+                "helpers_rss": sum(_rollup(helper, "Rss") for helper in helpers),
+                "helpers_uss": sum(_rollup(helper, "Private") for helper in helpers)}
+
     def memory_mb(self, field: str) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -283,6 +297,40 @@ class Server:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _rollup(pid: int, prefix: str) -> float:
+    """The fields of /proc/PID/smaps_rollup that start with ``prefix``, added up, MB."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    return sum(int(line.split()[1]) for line in lines if line.startswith(prefix)) / 1024
+
+
+def http_upload(server: Server, code: str, token: str, csv_path: Path) -> float:
+    """Seconds for one upload of ``csv_path`` as the raw body of the data route."""
+    import httpx
+
+    started = time.perf_counter()
+    with open(csv_path, "rb") as body:
+        response = httpx.post(
+            f"http://127.0.0.1:{server.port}/api/v1/catalog/resources/{code}/data",
+            content=body, timeout=None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
+    response.raise_for_status()
+    return time.perf_counter() - started
+
+
+def upload_memory(server: Server, code: str, token: str, csv_path: Path, uploads: int
+                  ) -> tuple[list[dict[str, float]], list[float]]:
+    """The server's memory before the first upload and after each, and their seconds."""
+    memory, seconds = [server.smaps()], []
+    for _ in range(uploads):
+        seconds.append(http_upload(server, code, token, csv_path))
+        time.sleep(1)  # a helper process that ends with the load is gone
+        memory.append(server.smaps())
+    return memory, seconds
 
 
 def http_export(server: Server, code: str, token: str, *, masked: bool) -> tuple[float, int]:
@@ -343,10 +391,27 @@ def line(label: str, seconds: float, rows: int, baseline: float | None = None,
     return text_
 
 
+def report_uploads(memory: list[dict[str, float]], seconds: list[float], rows: int) -> None:
+    idle, last = memory[0], memory[-1]
+    _report.figure(f"server RSS after {len(seconds)} HTTP uploads of {rows:,} rows", last["rss"],
+                   "MB", baseline=idle["rss"], baseline_name="RSS before the first",
+                   ratio=last["rss"] / idle["rss"], goal_on="value",
+                   at_most=round(idle["rss"] + GOAL_UPLOAD_GROWTH_MB))
+    unique = [m["uss"] + m["helpers_uss"] for m in (idle, last)]
+    _report.figure(f"server and helpers' unique memory after {len(seconds)} uploads", unique[1],
+                   "MB", baseline=unique[0], baseline_name="before the first",
+                   ratio=unique[1] / unique[0])
+    print(f"  server memory (resident / unique MB; its helpers' resident / unique) before "
+          f"and after {len(seconds)} HTTP uploads ({statistics.median(seconds):.1f} s each): "
+          + " → ".join(f"{m['rss']:.0f} / {m['uss']:.0f}; {m['helpers_rss']:.0f} / "
+                       f"{m['helpers_uss']:.0f}" for m in memory))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.datastore")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--uploads", type=int, default=3)
     parser.add_argument("--pg", help="PostgreSQL URL (default GOVDATA_BENCH_PG_URL or "
                                      "govdata_bench on 127.0.0.1)")
     args = parser.parse_args(argv or [])
@@ -396,6 +461,9 @@ def main(argv: list[str] | None = None) -> None:
         rss_after = server.memory_mb("VmRSS")
         rss_peak = server.memory_mb("VmHWM")  # the process's peak, startup included
         query_times = queries(db, code)
+        server.stop()
+        server = Server(url)  # a fresh one: its memory before any load, then after each
+        uploads, upload_seconds = upload_memory(server, code, token, csv_path, args.uploads)
 
         med = statistics.median
         rows = args.rows
@@ -421,6 +489,8 @@ def main(argv: list[str] | None = None) -> None:
                        goal_on="value", at_most=GOAL_RSS_MB)
         print(f"  server RSS: {rss_before:.0f} MB before, {rss_after:.0f} MB after, "
               f"peak {rss_peak:.0f} MB (goal < {GOAL_RSS_MB} MB: {verdict})")
+        if args.uploads:
+            report_uploads(uploads, upload_seconds, rows)
         print("  query_rows on the same table (median of 20):")
         for label, ms in query_times:
             print(f"    {label:<42} {ms:7.1f} ms")
