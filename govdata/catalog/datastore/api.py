@@ -6,7 +6,11 @@ export services; these are the department stewards' (and administrators').
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import threading
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from govdata.catalog import api as _catalog_api  # noqa: F401 - registers the rcode convertor
 from govdata.catalog.datastore import service, upload
@@ -119,14 +124,33 @@ async def load_data(
     await run_in_threadpool(service.resource_for_load, session, principal, code)
     received = await upload.receive(request, upload_dir=settings.upload_dir,
                                     max_bytes=settings.upload_max_bytes)
+    gone = threading.Event()
+    watch = asyncio.create_task(_watch_disconnect(request, gone))
     try:
         version = await run_in_threadpool(
             service.load_data, session, principal, code, received.path,
             format=format or received.format, filename=received.filename,
-            content_type=received.content_type)
+            content_type=received.content_type, progress=partial(_unless_gone, gone))
     finally:
+        watch.cancel()
         received.discard()
     return version_out(code, version)
+
+
+async def _watch_disconnect(request: Request, gone: threading.Event) -> None:
+    """Once the body is read, the next message is the client's disconnect (if it leaves
+    before the answer)."""
+    with contextlib.suppress(ClientDisconnect, RuntimeError):
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+
+def _unless_gone(gone: threading.Event, done: int, total: int, rows: int) -> None:
+    """A load's progress: it stops (its child process killed, nothing changed) when the
+    client that sent the file has left."""
+    if gone.is_set():
+        raise ClientDisconnect
 
 
 @router.get(DATA, response_model=DataPage)

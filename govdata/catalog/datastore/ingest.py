@@ -4,9 +4,12 @@ Inside the caller's transaction, under a savepoint:
 
 1. a new typed table ``ds_<id>_v<n>`` is created (``tables``);
 2. the file is read in batches (``readers``), each batch checked column by column
-   (``validate``) and, while no row has failed, written: on PostgreSQL as CSV through
-   ``COPY … FROM STDIN`` fed by a writer thread (reading and checking the next batch overlap
-   with the database parsing the previous one); on SQLite with ``executemany``;
+   (``validate``) and, while no row has failed, written. On PostgreSQL the reading and
+   checking run in a child process (``loadproc``) that ends with the load, so that the
+   memory they take goes with it; it sends the batches as COPY CSV through a pipe, and this
+   process writes them into ``COPY … FROM STDIN`` on the session's connection (the child
+   reads and checks the next batch while the database parses this one). On SQLite (tests,
+   development) all of it runs here, written with ``executemany``;
 3. if any row failed, the savepoint is rolled back (the table disappears, nothing else
    changed) and ``RuleViolation data_rows_invalid`` lists every bad row (the first
    ``MAX_REPORTED_ERRORS``, with the total);
@@ -25,8 +28,6 @@ from __future__ import annotations
 import abc
 import functools
 import logging
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,12 +36,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+from psycopg import errors as pg_errors
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from govdata.catalog.datastore import safecsv
+from govdata.catalog.datastore import loadproc, safecsv
 from govdata.catalog.datastore.readers import (
     Batch,
     Reader,
@@ -59,7 +61,7 @@ from govdata.catalog.datastore.tables import (
 )
 from govdata.catalog.datastore.validate import CellError, check_column, sqlite_values
 from govdata.catalog.models import DataVersion, Resource
-from govdata.platform.errors import RuleViolation
+from govdata.platform.errors import DomainError, RuleViolation
 
 log = logging.getLogger("govdata.datastore")
 
@@ -133,7 +135,6 @@ def ingest(
     progress: Progress | None = None,
 ) -> DataVersion:
     """Load ``path`` (``kind`` csv/xlsx/json) as the resource's new current version."""
-    return_memory_promptly()
     specs = specs_for_items(resource.items)
     if not specs:
         raise RuleViolation(f"信息资源 {resource.code} 没有信息项, 无法加载数据",
@@ -176,6 +177,9 @@ class _Attempt:
     progress: Progress | None
 
     def run(self, block_size: int) -> DataVersion:
+        if self.session.connection().dialect.name == "postgresql":
+            return self._run_apart(block_size)
+        return_memory_promptly()
         session, specs = self.session, self.specs
         reader = open_reader(self.path, self.kind, specs, block_size=block_size)
         try:
@@ -186,8 +190,7 @@ class _Attempt:
                 connection = session.connection()
                 dialect = connection.dialect.name
                 build_table(name, specs, dialect).create(connection)
-                writer = (PostgresWriter if dialect == "postgresql" else SqliteWriter)(
-                    connection, name, specs)
+                writer = SqliteWriter(connection, name, specs)
                 report = Report()
                 gatherer = Gatherer(specs)
                 try:
@@ -198,16 +201,80 @@ class _Attempt:
                     raise
                 if report.count:
                     raise report.violation()
-                if rows == 0:
-                    raise RuleViolation("文件没有数据行 (the file has no data rows)",
-                                        code="data_empty")
-                for statement in index_statements(name, dialect, preparer_quote(connection)):
-                    connection.exec_driver_sql(statement)
-                return _switch(session, self.resource, number=self.number, table=name,
-                               specs=loaded, rows=rows, source_name=self.source_name,
-                               loaded_by=self.loaded_by, stats=gatherer.result())
+                return self._finish(connection, name, rows, loaded, gatherer.result())
         finally:
             reader.close()
+
+    def _run_apart(self, block_size: int) -> DataVersion:
+        """PostgreSQL: the file read and checked by a child process, its COPY data written
+        here, in the session's transaction."""
+        name = table_name(self.resource.id, self.number)
+        with loadproc.LoadProcess(read_apart, self.path, self.kind, self.specs, block_size,
+                                  passed=(DomainError, ReadError)) as child, \
+                self.session.begin_nested():
+            connection = self.session.connection()
+            build_table(name, self.specs, "postgresql").create(connection)
+            rows, loaded, stats = _copy_from(child, connection, name, self.specs,
+                                             self.progress)
+            return self._finish(connection, name, rows, loaded, stats)
+
+    def _finish(self, connection: Connection, name: str, rows: int,
+                loaded: list[ColumnSpec], stats: dict) -> DataVersion:
+        if rows == 0:
+            raise RuleViolation("文件没有数据行 (the file has no data rows)", code="data_empty")
+        for statement in index_statements(name, connection.dialect.name,
+                                          preparer_quote(connection)):
+            connection.exec_driver_sql(statement)
+        return _switch(self.session, self.resource, number=self.number, table=name,
+                       specs=loaded, rows=rows, source_name=self.source_name,
+                       loaded_by=self.loaded_by, stats=stats)
+
+
+def read_apart(sender: loadproc.Sender, path: Path, kind: str, specs: list[ColumnSpec],
+               block_size: int) -> None:
+    """In the loading process: read and check the file, send its COPY data while every row
+    so far is good, then ``("done", rows, specs learnt, column stats, violation or None)``.
+    ``ReadError``, ``RowTooLarge`` and a header's ``RuleViolation`` are raised to the
+    parent as they are."""
+    reader = open_reader(path, kind, specs, block_size=block_size)
+    try:
+        if reader.header_errors:
+            raise header_violation(reader.header_errors)
+        report, gatherer = Report(), Gatherer(specs)
+        rows, loaded = _load(reader, specs, PipeWriter(sender, specs), report,
+                             lambda *step: sender.message("progress", *step), gatherer)
+        sender.message("done", rows, loaded, gatherer.result(),
+                       report.violation() if report.count else None)
+    finally:
+        reader.close()
+
+
+def _copy_from(child: loadproc.LoadProcess, connection: Connection, table: str,
+               specs: Sequence[ColumnSpec], progress: Progress | None
+               ) -> tuple[int, list[ColumnSpec], dict]:
+    """Write what the child sends into ``COPY … FROM STDIN``; the rows, specs and stats it
+    reports. Its bad rows' ``RuleViolation`` (or any error) cancels the COPY."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in [ROW_ID, *(s.column for s in specs)])
+    sql = f"COPY {quote(table)} ({columns}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')"
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for item in child:
+                if isinstance(item, memoryview):
+                    copy.write(item)
+                elif item[0] == "progress":
+                    if progress:
+                        progress(*item[1:])
+                else:
+                    _, rows, loaded, stats, violation = item
+                    if violation is not None:
+                        raise violation
+                    break
+    except (pg_errors.DataException, pg_errors.IntegrityError) as error:
+        raise RuleViolation(f"数据库拒绝了数据 (the database refused the data): {error}",
+                            code="data_rows_invalid") from error
+    return rows, loaded, stats
 
 
 def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: Report,
@@ -370,7 +437,6 @@ class SqliteWriter(Writer):
 
 _UNQUOTED = pcsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
 _QUOTED = pcsv.WriteOptions(include_header=False, quoting_style="needed", batch_size=8192)
-_ABORT = object()
 
 
 def copy_text(array: pa.Array) -> pa.Array:
@@ -395,73 +461,14 @@ def csv_bytes(batch: pa.RecordBatch) -> pa.Buffer:
     return sink.getvalue()
 
 
-class PostgresWriter(Writer):
-    """``COPY … FROM STDIN`` on the session's own connection (so inside its transaction),
-    driven by a thread that takes CSV chunks from a short queue: the caller reads and checks
-    the next batch while PostgreSQL parses this one, and memory stays bounded."""
+class PipeWriter(Writer):
+    """The loading process's writer: each batch as COPY CSV, sent to the parent."""
 
-    def __init__(self, connection: Connection, table: str, specs: Sequence[ColumnSpec]) -> None:
-        quote = connection.dialect.identifier_preparer.quote
-        columns = ", ".join(quote(name) for name in [ROW_ID, *(s.column for s in specs)])
-        self.sql = f"COPY {quote(table)} ({columns}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')"
+    def __init__(self, sender: loadproc.Sender, specs: Sequence[ColumnSpec]) -> None:
+        self.sender = sender
         self.names = [ROW_ID, *(s.column for s in specs)]
-        self.raw = connection.connection.driver_connection
-        self.queue: queue.Queue = queue.Queue(maxsize=3)
-        self.error: BaseException | None = None
-        self.closed = False
-        self.thread = threading.Thread(target=self._run, name="datastore-copy", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            cursor = self.raw.cursor()
-            with cursor.copy(self.sql) as copy:
-                while (chunk := self.queue.get()) is not None:
-                    if chunk is _ABORT:
-                        raise _Aborted
-                    copy.write(chunk)
-        except _Aborted:
-            pass
-        except BaseException as exc:  # handed to the caller's thread
-            self.error = exc
-
-    def _put(self, item: object) -> None:
-        while self.thread.is_alive():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise RuleViolation(f"数据库拒绝了数据 (the database refused the data): {error}",
-                                code="data_rows_invalid") from error
 
     def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
         batch = pa.RecordBatch.from_arrays([pa.array(ids), *map(copy_text, arrays)],
                                            names=self.names)
-        self._put(csv_bytes(batch))
-
-    def finish(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self._put(None)
-        self.thread.join()
-        self._raise()
-
-    def abort(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.thread.is_alive():
-            self.queue.put(_ABORT)
-        self.thread.join()
-        self.error = None
-
-
-class _Aborted(Exception):
-    pass
+        self.sender.data(csv_bytes(batch))
