@@ -14,6 +14,8 @@ import pytest
 from govdata.catalog.datastore import plan_export, query_rows, sensitivities, stream_export
 from govdata.catalog.datastore import xlsx as xlsx_writer
 from govdata.platform.errors import RuleViolation
+from tests.catalog import item
+from tests.conftest import postgres_only
 
 from .conftest import AQ_HEADER, AQ_ROWS, TYPED_ROWS
 
@@ -258,3 +260,80 @@ def test_times_in_exports_are_china_standard_time_as_in_records(make_resource, l
     assert [r["t"] for r in query_rows(session, resource).records] == expected
     assert [row[1] for row in csv_rows(export(resource))[1:]] == expected
     assert [row["t"] for row in json.loads(export(resource, format="json"))] == expected
+
+
+EDGE_ITEMS = [
+    item("label", "名称", length=None),
+    item("count", "数", data_type="I", length=None),
+    item("amount", "数值", data_type="N", length=None),
+    item("fee", "金额", data_type="Y", length=None),
+    item("ratio", "比率", data_type="F", length=None),
+    item("day", "日期", data_type="D", length=None),
+    item("at", "时间", data_type="T", length=None),
+    item("flag", "标志", data_type="L", length=None),
+    item("person", "联系人", length=20, sensitivity="name"),
+]
+EDGE_ROWS = [  # label, count, amount, fee, ratio, day, at, flag, person (SQL literals)
+    ("'\"引号\" \\ 反斜杠\n换行\t制表\x01\x1f\u2028'", "-9223372036854775808", "'NaN'", "'NaN'",
+     "'NaN'", "'4714-11-24 BC'", "'0044-03-15 12:00:00.5+00 BC'", "true", "'欧阳娜娜'"),
+    ("''", "9223372036854775807", "'Infinity'", "'12.30'", "'Infinity'", "'infinity'",
+     "'infinity'", "false", "''"),
+    ("NULL", "NULL", "'-Infinity'", "'-0.01'", "'-Infinity'", "'-infinity'", "'-infinity'",
+     "NULL", "NULL"),
+    ("'a'", "0", "'1.000'", "NULL", "'-0'", "'10000-01-01'", "'1988-07-01 00:00:00.25+00'",
+     "true", "'张'"),
+    ("'b'", "1", "'1e30'", "'0'", "'1e20'", "'2024-05-01'", "'2024-05-01 08:30:00+08'", "false",
+     "'李四四'"),
+    ("'c'", "2", "NULL", "'1'", "'5e-324'", "NULL", "NULL", "NULL", "'王'"),
+    ("'d'", "3", "'-0.000001'", "'99.99'", "'0.1'", "'0001-01-01'", "'0001-01-01 00:00:00+08'",
+     "true", "'司马'"),
+]
+
+
+@pytest.mark.parametrize("per_format", [None, 4])
+def test_json_rows_are_the_bytes_row_to_json_writes(make_resource, load, export, session,
+                                                    connection, database_url, monkeypatch,
+                                                    per_format):
+    """On PostgreSQL each JSON row is put together from its values' text (``_json_row``):
+    byte for byte what ``row_to_json`` and ``array_to_json`` write for the same row, for
+    every type, NULLs, NaN and infinities, BC and infinite dates and times, numbers' trailing
+    zeros and text that needs escapes, masked or not; also when a row takes several
+    ``format`` calls (``per_format`` values each)."""
+    postgres_only(database_url)
+    if per_format:
+        monkeypatch.setattr("govdata.catalog.datastore.export.FORMAT_VALUES", per_format)
+    from sqlalchemy import Text, cast, func, literal_column, select, text
+    from sqlalchemy.dialects.postgresql import array
+
+    from govdata.catalog.datastore import export as exporting
+    from govdata.catalog.datastore.query import current_version
+
+    resource = make_resource(EDGE_ITEMS)
+    load(resource, [["x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是", "张三"]])
+    version = current_version(session, resource)
+    columns = ", ".join(c["column"] for c in version.columns)
+    for number, values in enumerate(EDGE_ROWS, start=2):
+        connection.execute(text(f'INSERT INTO "{version.table_name}" (_id, {columns}) '
+                                f"VALUES ({number}, {', '.join(values)})"))
+    for masks in (None, sensitivities(resource)):
+        for records in ("objects", "lists"):
+            plan = plan_export(session, resource, format="json", records=records, masks=masks)
+            selection = plan.selection
+            inner = exporting._statement(
+                plan, [exporting._json_expression(selection, c).label(c.name)
+                       for c in selection.columns], ordered=True).subquery("r")
+            row = cast(func.array_to_json(array([func.to_json(c) for c in inner.c]))
+                       if records == "lists" else func.row_to_json(literal_column("r")), Text)
+            with connection.begin_nested():
+                connection.exec_driver_sql(
+                    "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TIME ZONE INTERVAL '+08:00' "
+                    "HOUR TO MINUTE; SET LOCAL extra_float_digits = 1")
+                expected = list(connection.execute(select(row).select_from(inner)).scalars())
+            data = export(resource, format="json", records=records, masks=masks).decode()
+            head = data[:data.index("\n") + 1]
+            assert data == head + ",\n".join(expected) + "\n" + exporting._json_tail(
+                plan).decode()
+            if records == "objects":
+                assert export(resource, format="ndjson", masks=masks).decode() == "".join(
+                    line + "\n" for line in expected)
+            assert len(expected) == 8
