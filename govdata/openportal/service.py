@@ -36,7 +36,7 @@ from govdata.catalog.datastore import (
 from govdata.catalog.models import DataItem, DataVersion, Resource, Status
 from govdata.catalog.search import byte_order
 from govdata.catalog.textindex import DOC
-from govdata.openportal import usage
+from govdata.openportal import readcache, usage
 from govdata.openportal.masking import public_items, public_masks
 from govdata.openportal.models import Link, OpenMetadata, Usage
 from govdata.openportal.vocab import (
@@ -351,9 +351,12 @@ def records_text(session: Session, resource: Resource, *, format: str = "csv",
 
 def query_records(session: Session, name: str, *, settings: Settings | None = None,
                   access: KeyAccess | None = None, **query: Any) -> QueryResult:
-    """``query_resource`` for a dataset by name."""
-    return query_resource(session, open_resource(session, name), settings=settings,
-                          access=access, **query)
+    """``query_resource`` for a dataset by name (its resource from ``readcache``)."""
+    code = code_of(name)
+    resource = readcache.open_resource_by_code(session, code) if code is not None else None
+    if resource is None:
+        raise NotFound(f"开放数据集 {name} 不存在", code="dataset_not_found")
+    return query_resource(session, resource, settings=settings, access=access, **query)
 
 
 def plan_resource_download(session: Session, resource: Resource, *,

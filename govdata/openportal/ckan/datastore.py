@@ -12,13 +12,11 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload
 
 from govdata.catalog.datastore import ExportPlan, current_version, query_rows
 from govdata.catalog.datastore.query import MAX_LIMIT
 from govdata.catalog.models import Resource
-from govdata.openportal import service
+from govdata.openportal import readcache, service
 from govdata.openportal.ckan.context import (
     ActionContext,
     as_bool,
@@ -46,11 +44,7 @@ def open_datastore_resource(ctx: ActionContext, ref: str) -> Resource:
     resource_id = resource_id_of_datastore(ref)
     resource = None
     if resource_id is not None:
-        resource = ctx.session.scalars(
-            select(Resource).where(Resource.id == resource_id, *service.open_clause())
-            .options(lazyload(Resource.department), joinedload(Resource.items),
-                     joinedload(Resource.current_data))
-        ).unique().one_or_none()
+        resource = readcache.open_resource_by_id(ctx.session, resource_id)
     if resource is None:
         raise NotFoundError(f'Resource "{ref}" was not found.')
     return resource
