@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from govdata.openportal import accounts, apikeys
 from govdata.openportal.apikeys import KeyAccess
@@ -43,13 +44,13 @@ def current_account(request: Request, session: SessionDep) -> Account:
     return accounts.require_account(session, session_token(request))
 
 
-def key_access(request: Request, session: SessionDep) -> KeyAccess | None:
+async def key_access(request: Request, session: SessionDep) -> KeyAccess | None:
     """The access of a presented API key (401 if it is not a valid one); ``None`` when
-    no key is presented."""
+    no key is presented. Async: only a presented key costs a trip to the thread pool."""
     token = presented_token(request)
     if not apikeys.is_api_key(token):
         return None
-    return apikeys.authenticate(session, token)
+    return await run_in_threadpool(apikeys.authenticate, session, token)
 
 
 def account_principal(request: Request, account: Account) -> Principal:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import anyio
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -93,6 +94,33 @@ def unit_of_work_on(session: Session, *, nested: bool = False) -> Iterator[Sessi
                 write_lock(session)
                 for write in queued:
                     write(session)
+
+
+@asynccontextmanager
+async def unit_of_work_async(session: Session) -> AsyncIterator[Session]:
+    """``unit_of_work_on`` for the event loop, then the session closed: entering does no
+    I/O; the end (commit or rollback, the queued writes, closing) is one trip to a thread,
+    shielded from cancellation and outside the thread pool's limit (a full pool must not
+    keep a session from giving its connection back)."""
+    work = unit_of_work_on(session)
+    work.__enter__()
+
+    def finish(*exc_info) -> None:
+        try:
+            work.__exit__(*exc_info)
+        finally:
+            session.close()
+
+    try:
+        yield session
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finish, type(exc), exc, exc.__traceback__,
+                                           limiter=anyio.CapacityLimiter(1))
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(finish, None, None, None,
+                                       limiter=anyio.CapacityLimiter(1))
 
 
 def write_lock(session: Session) -> None:
@@ -185,11 +213,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def session_factory(self, *, read: bool = False) -> sessionmaker:
+        """Sessions for a unit of work; ``read``: one that mostly reads (see the module's
+        note on SQLite)."""
+        return self.read_sessionmaker if read else self.sessionmaker
+
     def unit_of_work(self, *, read: bool = False) -> Iterator[Session]:
         """Yield a session that commits on success and rolls back on any error. ``read``:
         a unit of work that mostly reads (see the module's note on SQLite)."""
-        factory = self.read_sessionmaker if read else self.sessionmaker
-        with factory() as session, unit_of_work_on(session):
+        with self.session_factory(read=read)() as session, unit_of_work_on(session):
             yield session
 
     @contextmanager

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from govdata.platform import audit, service, tokens
+from govdata.platform.db import unit_of_work_async
 from govdata.platform.errors import Forbidden, Unauthorized
 from govdata.platform.principal import ANONYMOUS, Principal
 from govdata.platform.settings import Settings
@@ -17,9 +20,15 @@ from govdata.platform.settings import Settings
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: commit on success, roll back on any error."""
-    yield from request.app.state.db.unit_of_work(read=request.method in READ_METHODS)
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request: commit on success, roll back on any error.
+
+    Async, as making a session does no I/O (it connects on first use, in the endpoint's
+    thread): ending it is the one trip to the thread pool, where a plain generator
+    dependency would take two."""
+    factory = request.app.state.db.session_factory(read=request.method in READ_METHODS)
+    async with unit_of_work_async(factory()) as session:
+        yield session
 
 
 async def get_settings(request: Request) -> Settings:
@@ -30,14 +39,17 @@ async def get_settings(request: Request) -> Settings:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
+async def get_read_session(request: Request, primary: SessionDep
+                           ) -> AsyncIterator[Session]:
     """A public read's unit of work: on a read replica when there are any
     (``GOVDATA_DATABASE_READ_URLS``), else the request's own (``primary`` connects only
     when used)."""
-    if not request.app.state.db.read_engines:
+    db = request.app.state.db
+    if not db.read_engines:
         yield primary
         return
-    yield from request.app.state.db.read_unit_of_work()
+    async with contextmanager_in_threadpool(contextmanager(db.read_unit_of_work)()) as session:
+        yield session
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
