@@ -94,16 +94,22 @@ class DatabaseLimiter(Limiter):
 
 
 class RedisLimiter(Limiter):
+    """INCR, and the key's expiry set by the request that made it: one script, one round
+    trip (a MULTI/EXEC pipeline of INCR and EXPIRE costs four replies to parse)."""
+
+    COUNT = ("local hits = redis.call('INCR', KEYS[1]) "
+             "if hits == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+             "return hits")
+
     def __init__(self, url: str) -> None:
         from redis import asyncio as redis_asyncio
 
         self.client = redis_asyncio.from_url(url)
+        self._count = self.client.register_script(self.COUNT)
 
     async def hits(self, client: str, window: int) -> int:
         key = f"govdata:rate:{window}:{client}"
-        async with self.client.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(key).expire(key, 2 * WINDOW_SECONDS).execute()
-        return int(count)
+        return int(await self._count(keys=[key], args=[2 * WINDOW_SECONDS]))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -79,6 +79,8 @@ def test_workers_sharing_redis_count_together(settings):
             await ratelimit.check(second, client, 2, now=NOON)
             with pytest.raises(RateLimited):
                 await ratelimit.check(first, client, 2, now=NOON)
+            key = f"govdata:rate:{int(NOON // ratelimit.WINDOW_SECONDS)}:{client}"
+            assert 0 < await first.client.ttl(key) <= 2 * ratelimit.WINDOW_SECONDS
         finally:
             await first.close()
             await second.close()
