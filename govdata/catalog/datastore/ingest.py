@@ -25,31 +25,30 @@ Loads of the same resource are serialised (an advisory lock on PostgreSQL).
 
 from __future__ import annotations
 
-import abc
 import functools
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 from psycopg import errors as pg_errors
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from govdata.catalog.datastore import loadproc, safecsv
-from govdata.catalog.datastore.readers import (
-    Batch,
-    Reader,
-    ReadError,
-    RowTooLarge,
-    open_reader,
+from govdata.catalog.datastore import loadproc
+from govdata.catalog.datastore.batches import (
+    Progress,
+    Report,
+    Writer,
+    header_violation,
+    load_batches,
+    read_apart,
 )
+from govdata.catalog.datastore.readers import ReadError, RowTooLarge, open_reader
 from govdata.catalog.datastore.stats import Gatherer
 from govdata.catalog.datastore.tables import (
     ROW_ID,
@@ -59,56 +58,23 @@ from govdata.catalog.datastore.tables import (
     specs_for_items,
     table_name,
 )
-from govdata.catalog.datastore.validate import CellError, check_column, sqlite_values
+from govdata.catalog.datastore.validate import sqlite_values
 from govdata.catalog.models import DataVersion, Resource
 from govdata.platform.errors import DomainError, RuleViolation
 
 log = logging.getLogger("govdata.datastore")
 
 KEEP_VERSIONS = 2
-MAX_REPORTED_ERRORS = 1000
 DROP_LOCK_TIMEOUT = "2s"
 CSV_BLOCK_SIZES = (1 << 20, 16 << 20, 128 << 20)  # a CSV row must fit in a block
 LOAD_LOCK_NAMESPACE = 0x64730000_00000000  # xor-ed into the resource id for the advisory lock
-Progress = Callable[[int, int, int], None]  # (done, total, rows) in the reader's units
 
 
-@dataclass
-class Report:
-    """What went wrong in an upload: the first errors in full, and how many in total."""
-
-    limit: int = MAX_REPORTED_ERRORS
-    errors: list[CellError] = field(default_factory=list)
-    count: int = 0
-    bad_rows: int = 0
-
-    @property
-    def budget(self) -> int:
-        return max(self.limit - len(self.errors), 0)
-
-    def add(self, errors: Sequence[CellError], count: int | None = None) -> None:
-        self.errors.extend(errors[: self.budget])
-        self.count += len(errors) if count is None else count
-
-    def violation(self) -> RuleViolation:
-        listed = len(self.errors)
-        detail = (f"上传的数据有 {self.count} 处错误, 涉及 {self.bad_rows} 行, 未做任何更改"
-                  f"{f'; 列出前 {listed} 处' if listed < self.count else ''} "
-                  f"({self.count} problems in {self.bad_rows} rows; nothing was changed"
-                  f"{f'; the first {listed} are listed' if listed < self.count else ''})")
-        return RuleViolation(detail, code="data_rows_invalid",
-                             errors=[error.as_problem() for error in self.errors])
 
 
 def preparer_quote(connection: Connection):
     return connection.dialect.identifier_preparer.quote
 
-
-def header_violation(errors: Sequence[CellError]) -> RuleViolation:
-    return RuleViolation(
-        f"表头与信息项不符, 有 {len(errors)} 处问题, 未做任何更改 "
-        f"(the header does not match the data items; nothing was changed)",
-        code="data_rows_invalid", errors=[error.as_problem() for error in errors])
 
 
 @functools.cache
@@ -194,7 +160,7 @@ class _Attempt:
                 report = Report()
                 gatherer = Gatherer(specs)
                 try:
-                    rows, loaded = _load(reader, specs, writer, report, self.progress,
+                    rows, loaded = load_batches(reader, specs, writer, report, self.progress,
                                          gatherer)
                 except BaseException:
                     writer.abort()
@@ -230,24 +196,6 @@ class _Attempt:
                        loaded_by=self.loaded_by, stats=stats)
 
 
-def read_apart(sender: loadproc.Sender, path: Path, kind: str, specs: list[ColumnSpec],
-               block_size: int) -> None:
-    """In the loading process: read and check the file, send its COPY data while every row
-    so far is good, then ``("done", rows, specs learnt, column stats, violation or None)``.
-    ``ReadError``, ``RowTooLarge`` and a header's ``RuleViolation`` are raised to the
-    parent as they are."""
-    reader = open_reader(path, kind, specs, block_size=block_size)
-    try:
-        if reader.header_errors:
-            raise header_violation(reader.header_errors)
-        report, gatherer = Report(), Gatherer(specs)
-        rows, loaded = _load(reader, specs, PipeWriter(sender, specs), report,
-                             lambda *step: sender.message("progress", *step), gatherer)
-        sender.message("done", rows, loaded, gatherer.result(),
-                       report.violation() if report.count else None)
-    finally:
-        reader.close()
-
 
 def _copy_from(child: loadproc.LoadProcess, connection: Connection, table: str,
                specs: Sequence[ColumnSpec], progress: Progress | None
@@ -276,81 +224,6 @@ def _copy_from(child: loadproc.LoadProcess, connection: Connection, table: str,
                             code="data_rows_invalid") from error
     return rows, loaded, stats
 
-
-def _load(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, report: Report,
-          progress: Progress | None, gatherer: Gatherer) -> tuple[int, list[ColumnSpec]]:
-    """Check every batch; write them (and gather their statistics) while all rows so far
-    were good. Returns the rows written and the specs with what was learnt of the data
-    (``ColumnSpec.formulas``)."""
-    written = 0
-    position = {spec.name: index for index, spec in enumerate(specs)}
-    formulas = [False if spec.data_type == "C" else None for spec in specs]
-    for batch in reader:
-        arrays, errors, count, bad_rows = _check(batch, specs, report)
-        if count:
-            errors.sort(key=lambda e: (e.row or 0, position.get(e.column or "", -1)))
-            report.add(errors, count)
-            report.bad_rows += len(bad_rows)
-        if report.count:
-            writer.abort()
-        elif batch.rows.count:
-            ids = np.arange(written + 1, written + batch.rows.count + 1, dtype=np.int64)
-            writer.write(ids, arrays)
-            gatherer.add(arrays)
-            written += batch.rows.count
-            for index, array in enumerate(arrays):
-                if formulas[index] is False and starts_like_formula(array):
-                    formulas[index] = True
-        if progress:
-            progress(batch.progress, reader.total, written)
-    writer.finish()
-    return written, [replace(spec, formulas=flag) for spec, flag in zip(specs, formulas,
-                                                                          strict=True)]
-
-
-_FORMULA_BYTES = np.zeros(256, np.bool_)
-_FORMULA_BYTES[[ord(character) for character in safecsv.FORMULA_STARTS]] = True
-
-
-def starts_like_formula(array: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether some text of ``array`` begins like a formula. Read off the first byte of
-    each value in the string buffers (every such character is one byte in UTF-8): a few
-    milliseconds a million values, where a regular expression takes tens."""
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    for chunk in chunks:
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            chunk = chunk.cast(pa.string())
-        if len(chunk) == 0:
-            continue
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset:
-                                                             chunk.offset + len(chunk) + 1]
-        data = chunk.buffers()[2]
-        if data is None:
-            continue
-        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-        if _FORMULA_BYTES[np.frombuffer(data, np.uint8)[starts]].any():
-            return True
-    return False
-
-
-def _check(batch: Batch, specs: Sequence[ColumnSpec], report: Report
-           ) -> tuple[list[pa.Array], list[CellError], int, set[int]]:
-    """Converted columns, error details (within the report's budget), the number of errors
-    and the row numbers of the bad rows."""
-    arrays: list[pa.Array] = []
-    errors: list[CellError] = list(batch.errors)
-    count = len(batch.errors)
-    bad_rows = {error.row or 0 for error in batch.errors}
-    for spec in specs:
-        result = check_column(spec, batch.columns.get(spec.name), batch.rows,
-                              budget=max(report.budget - len(errors), 0))
-        arrays.append(result.array)
-        if result.error_count:
-            errors.extend(result.errors)
-            count += result.error_count
-            bad_rows.update(batch.rows[index] for index in result.bad_rows.tolist())
-    return arrays, errors, count, bad_rows
 
 
 def _switch(session: Session, resource: Resource, *, number: int, table: str,
@@ -407,19 +280,6 @@ def drop_data(session: Session, resource: Resource) -> None:
     session.flush()
 
 
-# --- writers ---------------------------------------------------------------------------
-
-class Writer(abc.ABC):
-    @abc.abstractmethod
-    def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
-        ...
-
-    def finish(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
-        pass
-
-    def abort(self) -> None:  # noqa: B027 - optional hook
-        pass
-
 
 class SqliteWriter(Writer):
     def __init__(self, connection: Connection, table: str, specs: Sequence[ColumnSpec]) -> None:
@@ -435,40 +295,3 @@ class SqliteWriter(Writer):
         self.connection.exec_driver_sql(self.sql, list(zip(*columns, strict=True)))
 
 
-_UNQUOTED = pcsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
-_QUOTED = pcsv.WriteOptions(include_header=False, quoting_style="needed", batch_size=8192)
-
-
-def copy_text(array: pa.Array) -> pa.Array:
-    """A column as the COPY CSV shows it. Timestamps with a time zone are written as UTC
-    text with ``Z``, as pyarrow's CSV writer writes them, but about sixty times faster (it
-    looks the zone up for every value: 4 of the 8 seconds of a million-row load)."""
-    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
-        utc = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
-        return pc.binary_join_element_wise(utc, pa.scalar("Z"), "")
-    return array
-
-
-def csv_bytes(batch: pa.RecordBatch) -> pa.Buffer:
-    """A batch as COPY CSV: unquoted when no value needs quotes (faster for the server to
-    parse), else quoted. Nulls are empty fields; empty strings never reach here."""
-    sink = pa.BufferOutputStream()
-    try:
-        pcsv.write_csv(batch, sink, _UNQUOTED)
-    except pa.ArrowInvalid:
-        sink = pa.BufferOutputStream()
-        pcsv.write_csv(batch, sink, _QUOTED)
-    return sink.getvalue()
-
-
-class PipeWriter(Writer):
-    """The loading process's writer: each batch as COPY CSV, sent to the parent."""
-
-    def __init__(self, sender: loadproc.Sender, specs: Sequence[ColumnSpec]) -> None:
-        self.sender = sender
-        self.names = [ROW_ID, *(s.column for s in specs)]
-
-    def write(self, ids: np.ndarray, arrays: Sequence[pa.Array]) -> None:
-        batch = pa.RecordBatch.from_arrays([pa.array(ids), *map(copy_text, arrays)],
-                                           names=self.names)
-        self.sender.data(csv_bytes(batch))

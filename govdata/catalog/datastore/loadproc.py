@@ -38,7 +38,7 @@ PIECE = 1 << 20
 PIPE_SIZE = 1 << 20  # a piece in flight while the parent writes the previous one
 QUEUED = 3  # batches (a few MB of CSV each) the child may be ahead of the pipe
 DATA, MESSAGE = b"D", b"M"
-PRELOAD = ["govdata.catalog.datastore.ingest"]
+PRELOAD = ["govdata.catalog.datastore.batches"]
 PROCESS_NAME = "datastore-load"
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 

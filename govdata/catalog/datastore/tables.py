@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from govdata.catalog.models import DataItem, DataVersion
+if TYPE_CHECKING:  # the models are not imported by the loading process (``batches``)
+    from govdata.catalog.models import DataItem, DataVersion
 
 ROW_ID = "_id"
 TABLE_PREFIX = "ds_"

@@ -236,7 +236,7 @@ def test_versions_loaded_before_the_flag_are_neutralised(hostile, export, sessio
 def test_starts_like_formula():
     import pyarrow as pa
 
-    from govdata.catalog.datastore.ingest import starts_like_formula
+    from govdata.catalog.datastore.batches import starts_like_formula
 
     assert not starts_like_formula(pa.array(["渝中区", None, "", "a=b", "13812341234"]))
     assert starts_like_formula(pa.array(["渝中区", None, "", "-1"]))

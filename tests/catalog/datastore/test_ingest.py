@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import inspect, select
 
-from govdata.catalog.datastore import ingest, query_rows, service
+from govdata.catalog.datastore import batches, ingest, query_rows, service
 from govdata.catalog.datastore.tables import table_name
 from govdata.catalog.datastore.validate import CellError
 from govdata.catalog.models import DataVersion
@@ -148,7 +148,7 @@ def test_every_bad_row_is_listed_with_the_total(aq, load):
             for n in range(1, 3001)]
     with pytest.raises(RuleViolation) as exc:
         load(aq, rows)
-    assert len(exc.value.errors) == ingest.MAX_REPORTED_ERRORS
+    assert len(exc.value.errors) == batches.MAX_REPORTED_ERRORS
     assert "1500 处错误" in exc.value.detail and "1500 rows" in exc.value.detail
     assert [e["row"] for e in exc.value.errors[:3]] == [1, 3, 5]
 
@@ -406,10 +406,10 @@ def test_copy_text_writes_timestamps_as_pyarrow_does():
     for unit in ("s", "ms", "us"):
         array = pa.array(moments, pa.timestamp(unit, tz="UTC"))
         plain = pa.record_batch([array], names=["t"])
-        fast = pa.record_batch([ingest.copy_text(array)], names=["t"])
-        assert ingest.csv_bytes(fast).to_pybytes() == ingest.csv_bytes(plain).to_pybytes()
+        fast = pa.record_batch([batches.copy_text(array)], names=["t"])
+        assert batches.csv_bytes(fast).to_pybytes() == batches.csv_bytes(plain).to_pybytes()
     numbers = pa.array([1, None])
-    assert ingest.copy_text(numbers) is numbers
+    assert batches.copy_text(numbers) is numbers
 
 
 def test_the_report_counts_every_error_and_lists_the_first():
@@ -418,7 +418,7 @@ def test_the_report_counts_every_error_and_lists_the_first():
     def errors(rows):
         return [CellError(row, "aqi", "x", "不是整数") for row in rows]
 
-    report = ingest.Report(limit=3)
+    report = batches.Report(limit=3)
     report.add(errors([1, 2]), 2)
     report.add(errors([20_001, 20_002]), 5)  # a later batch; 5 counted, its details cut
     report.bad_rows = 4
@@ -429,7 +429,7 @@ def test_the_report_counts_every_error_and_lists_the_first():
                                 "(7 problems in 4 rows; nothing was changed; the first 3 "
                                 "are listed)")
     assert [e["row"] for e in violation.errors] == [1, 2, 20_001]
-    whole = ingest.Report(limit=3)
+    whole = batches.Report(limit=3)
     whole.add(errors([1, 2]))
     whole.bad_rows = 2
     assert whole.violation().detail == ("上传的数据有 2 处错误, 涉及 2 行, 未做任何更改 "
@@ -444,7 +444,7 @@ def test_the_report_counts_every_error_and_lists_the_first():
     (pa.array(["x", "@y"]).dictionary_encode(), True),  # text of another arrow type
 ])
 def test_formula_detection_reads_every_chunk_and_only_its_values(array, formula):
-    assert ingest.starts_like_formula(array) is formula
+    assert batches.starts_like_formula(array) is formula
 
 
 def test_copy_csv_quotes_what_needs_quoting():
@@ -455,11 +455,11 @@ def test_copy_csv_quotes_what_needs_quoting():
 
     plain = pa.RecordBatch.from_arrays([pa.array([1, 2]), pa.array(["渝中区", None])],
                                        names=["_id", "district"])
-    assert ingest.csv_bytes(plain).to_pybytes().decode() == "1,渝中区\n2,\n"
+    assert batches.csv_bytes(plain).to_pybytes().decode() == "1,渝中区\n2,\n"
     values = ["a,b", 'say "hi"', "two\nlines", "plain"]
     hostile = pa.RecordBatch.from_arrays([pa.array([1, 2, 3, 4]), pa.array(values)],
                                          names=["_id", "note"])
-    text = ingest.csv_bytes(hostile).to_pybytes().decode()
+    text = batches.csv_bytes(hostile).to_pybytes().decode()
     assert [row[1] for row in csv_module.reader(io.StringIO(text))] == values
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import inspect, select
@@ -61,6 +63,16 @@ def test_a_bug_in_the_child_comes_with_its_traceback():
             as failed:
         list(child)
     assert "KeyError: 'missing'" in str(failed.value) and "in fail" in str(failed.value)
+
+
+def test_the_fork_server_imports_neither_the_orm_nor_the_models():
+    """It lives as long as its worker: what it imports is memory kept."""
+    heavy = ("sqlalchemy.orm", "govdata.catalog.models", "govdata.platform.models", "psycopg")
+    code = (f"import sys, {', '.join(loadproc.PRELOAD)}; "
+            f"print([name for name in {heavy!r} if name in sys.modules])")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert imported == "[]"
 
 
 @pytest.fixture
