@@ -10,7 +10,7 @@ server, which lives as long as its worker, stays small. On SQLite ``ingest`` run
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,10 +89,11 @@ def load_batches(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, re
           progress: Progress | None, gatherer: Gatherer) -> tuple[int, list[ColumnSpec]]:
     """Check every batch; write them (and gather their statistics) while all rows so far
     were good. Returns the rows written and the specs with what was learnt of the data
-    (``ColumnSpec.formulas``)."""
+    (``ColumnSpec.formulas`` and ``escapes``)."""
     written = 0
     position = {spec.name: index for index, spec in enumerate(specs)}
     formulas = [False if spec.data_type == "C" else None for spec in specs]
+    escapes = list(formulas)
     for batch in reader:
         arrays, errors, count, bad_rows = _check(batch, specs, report)
         if count:
@@ -109,11 +110,13 @@ def load_batches(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, re
             for index, array in enumerate(arrays):
                 if formulas[index] is False and starts_like_formula(array):
                     formulas[index] = True
+                if escapes[index] is False and holds_json_escapes(array):
+                    escapes[index] = True
         if progress:
             progress(batch.progress, reader.total, written)
     writer.finish()
-    return written, [replace(spec, formulas=flag) for spec, flag in zip(specs, formulas,
-                                                                          strict=True)]
+    return written, [replace(spec, formulas=formula, escapes=escape) for spec, formula, escape
+                     in zip(specs, formulas, escapes, strict=True)]
 
 
 _FORMULA_BYTES = np.zeros(256, np.bool_)
@@ -124,12 +127,7 @@ def starts_like_formula(array: pa.Array | pa.ChunkedArray) -> bool:
     """Whether some text of ``array`` begins like a formula. Read off the first byte of
     each value in the string buffers (every such character is one byte in UTF-8): a few
     milliseconds a million values, where a regular expression takes tens."""
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    for chunk in chunks:
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            chunk = chunk.cast(pa.string())
-        if len(chunk) == 0:
-            continue
+    for chunk in _string_chunks(array):
         width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
         offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset:
                                                              chunk.offset + len(chunk) + 1]
@@ -140,6 +138,32 @@ def starts_like_formula(array: pa.Array | pa.ChunkedArray) -> bool:
         if _FORMULA_BYTES[np.frombuffer(data, np.uint8)[starts]].any():
             return True
     return False
+
+
+def holds_json_escapes(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether some text of ``array`` holds a character JSON writes escaped: ``"``, a backslash
+    or a control character, each one byte in UTF-8 and never part of another character's
+    bytes. Read off the string buffers: some tens of milliseconds a million values."""
+    for chunk in _string_chunks(array):
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset:
+                                                             chunk.offset + len(chunk) + 1]
+        data = chunk.buffers()[2]
+        if data is None or offsets[-1] <= offsets[0]:
+            continue
+        text = np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]]
+        if (text < 0x20).any() or (text == ord('"')).any() or (text == ord("\\")).any():
+            return True
+    return False
+
+
+def _string_chunks(array: pa.Array | pa.ChunkedArray) -> Iterator[pa.Array]:
+    """The non-empty chunks of ``array`` as (large) string arrays."""
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = chunk.cast(pa.string())
+        if len(chunk):
+            yield chunk
 
 
 def _check(batch: Batch, specs: Sequence[ColumnSpec], report: Report

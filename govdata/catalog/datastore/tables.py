@@ -62,6 +62,10 @@ class ColumnSpec:
     # formula (``safecsv``): CSV exports neutralise only such columns. ``None``: not known
     # (item specs, versions loaded before it was recorded), so they are neutralised.
     formulas: bool | None = None
+    # Whether some value of a loaded version's text column holds a character JSON writes
+    # escaped (``"``, ``\`` or a control character): JSON exports on PostgreSQL quote the
+    # text of the others as it is. ``None``: not known, escaped like any text.
+    escapes: bool | None = None
 
     @property
     def may_hold_formulas(self) -> bool:
@@ -78,7 +82,7 @@ class ColumnSpec:
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
         return cls(**{key: data.get(key) for key in
                       ("name", "title", "column", "data_type", "length", "required",
-                       "sensitivity", "formulas")})
+                       "sensitivity", "formulas", "escapes")})
 
 
 def specs_for_items(items: Iterable[DataItem]) -> list[ColumnSpec]:

@@ -233,6 +233,31 @@ def test_versions_loaded_before_the_flag_are_neutralised(hostile, export, sessio
     assert rows[1] == ["'=1+2"]
 
 
+def test_loads_record_which_text_columns_hold_json_escapes(hostile, loaded, session):
+    from govdata.catalog.datastore.query import current_version
+
+    def flags(resource):
+        return {c["name"]: c["escapes"] for c in current_version(session, resource).columns}
+
+    assert flags(hostile) == {"label": True, "value": None, "count": None}
+    assert {flags(loaded)[name] for name in ("district", "station", "name")} == {False}
+
+
+def test_holds_json_escapes():
+    import pyarrow as pa
+
+    from govdata.catalog.datastore.batches import holds_json_escapes
+
+    assert not holds_json_escapes(pa.array(["渝中区", None, "", "a'b/c", "\u2028\x7f"]))
+    for character in ['"', "\\", "\n", "\x01", "\x1f"]:
+        assert holds_json_escapes(pa.array(["重庆", f"a{character}b"]))
+    assert not holds_json_escapes(pa.array(['"x', "y", "z"]).slice(1))
+    assert not holds_json_escapes(pa.array(["y", "z\t"]).slice(0, 1))
+    assert holds_json_escapes(pa.chunked_array([["x"], ["y", "\\z"]]))
+    assert holds_json_escapes(pa.array(["x", "\rq"], pa.large_string()))
+    assert not holds_json_escapes(pa.array([], pa.string()))
+
+
 def test_starts_like_formula():
     import pyarrow as pa
 
@@ -264,6 +289,7 @@ def test_times_in_exports_are_china_standard_time_as_in_records(make_resource, l
 
 EDGE_ITEMS = [
     item("label", "名称", length=None),
+    item("plain", "说明", length=None),
     item("count", "数", data_type="I", length=None),
     item("amount", "数值", data_type="N", length=None),
     item("fee", "金额", data_type="Y", length=None),
@@ -273,32 +299,35 @@ EDGE_ITEMS = [
     item("flag", "标志", data_type="L", length=None),
     item("person", "联系人", length=20, sensitivity="name"),
 ]
-EDGE_ROWS = [  # label, count, amount, fee, ratio, day, at, flag, person (SQL literals)
-    ("'\"引号\" \\ 反斜杠\n换行\t制表\x01\x1f\u2028'", "-9223372036854775808", "'NaN'", "'NaN'",
-     "'NaN'", "'4714-11-24 BC'", "'0044-03-15 12:00:00.5+00 BC'", "true", "'欧阳娜娜'"),
-    ("''", "9223372036854775807", "'Infinity'", "'12.30'", "'Infinity'", "'infinity'",
+EDGE_ROWS = [  # label, plain, count, amount, fee, ratio, day, at, flag, person (SQL literals)
+    ("'\"引号\" \\ 反斜杠\n换行\t制表\x01\x1f\u2028'", "'说明\u2028\x7f'", "-9223372036854775808",
+     "'NaN'", "'NaN'", "'NaN'", "'4714-11-24 BC'", "'0044-03-15 12:00:00.5+00 BC'", "true",
+     "'欧阳娜娜'"),
+    ("''", "''", "9223372036854775807", "'Infinity'", "'12.30'", "'Infinity'", "'infinity'",
      "'infinity'", "false", "''"),
-    ("NULL", "NULL", "'-Infinity'", "'-0.01'", "'-Infinity'", "'-infinity'", "'-infinity'",
-     "NULL", "NULL"),
-    ("'a'", "0", "'1.000'", "NULL", "'-0'", "'10000-01-01'", "'1988-07-01 00:00:00.25+00'",
-     "true", "'张'"),
-    ("'b'", "1", "'1e30'", "'0'", "'1e20'", "'2024-05-01'", "'2024-05-01 08:30:00+08'", "false",
-     "'李四四'"),
-    ("'c'", "2", "NULL", "'1'", "'5e-324'", "NULL", "NULL", "NULL", "'王'"),
-    ("'d'", "3", "'-0.000001'", "'99.99'", "'0.1'", "'0001-01-01'", "'0001-01-01 00:00:00+08'",
-     "true", "'司马'"),
+    ("NULL", "NULL", "NULL", "'-Infinity'", "'-0.01'", "'-Infinity'", "'-infinity'",
+     "'-infinity'", "NULL", "NULL"),
+    ("'a'", "'a''b/c'", "0", "'1.000'", "NULL", "'-0'", "'10000-01-01'",
+     "'1988-07-01 00:00:00.25+00'", "true", "'张'"),
+    ("'b'", "'重庆'", "1", "'1e30'", "'0'", "'1e20'", "'2024-05-01'", "'2024-05-01 08:30:00+08'",
+     "false", "'李四四'"),
+    ("'c'", "'c'", "2", "NULL", "'1'", "'5e-324'", "NULL", "NULL", "NULL", "'王'"),
+    ("'d'", "'d'", "3", "'-0.000001'", "'99.99'", "'0.1'", "'0001-01-01'",
+     "'0001-01-01 00:00:00+08'", "true", "'司马'"),
 ]
 
 
-@pytest.mark.parametrize("per_format", [None, 4])
+@pytest.mark.parametrize(("per_format", "escapes_known"), [(None, True), (4, True),
+                                                          (None, False)])
 def test_json_rows_are_the_bytes_row_to_json_writes(make_resource, load, export, session,
                                                     connection, database_url, monkeypatch,
-                                                    per_format):
+                                                    per_format, escapes_known):
     """On PostgreSQL each JSON row is put together from its values' text (``_json_row``):
     byte for byte what ``row_to_json`` and ``array_to_json`` write for the same row, for
     every type, NULLs, NaN and infinities, BC and infinite dates and times, numbers' trailing
-    zeros and text that needs escapes, masked or not; also when a row takes several
-    ``format`` calls (``per_format`` values each)."""
+    zeros, text that needs escapes and text its load found nothing to escape in
+    (``ColumnSpec.escapes``; not known for versions loaded before it was recorded), masked
+    or not; also when a row takes several ``format`` calls (``per_format`` values each)."""
     postgres_only(database_url)
     if per_format:
         monkeypatch.setattr("govdata.catalog.datastore.export.FORMAT_VALUES", per_format)
@@ -309,8 +338,15 @@ def test_json_rows_are_the_bytes_row_to_json_writes(make_resource, load, export,
     from govdata.catalog.datastore.query import current_version
 
     resource = make_resource(EDGE_ITEMS)
-    load(resource, [["x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是", "张三"]])
+    load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
+                     "张三"]])
     version = current_version(session, resource)
+    assert {c["name"]: c["escapes"] for c in version.columns if c["data_type"] == "C"} == {
+        "label": True, "plain": False, "person": False}
+    if not escapes_known:
+        version.columns = [{k: v for k, v in c.items() if k != "escapes"}
+                           for c in version.columns]
+        session.flush()
     columns = ", ".join(c["column"] for c in version.columns)
     for number, values in enumerate(EDGE_ROWS, start=2):
         connection.execute(text(f'INSERT INTO "{version.table_name}" (_id, {columns}) '
