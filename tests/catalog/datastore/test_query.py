@@ -10,6 +10,7 @@ from sqlalchemy import event, update
 from govdata.catalog.datastore import query_rows, sensitivities
 from govdata.catalog.models import DataVersion
 from govdata.platform.errors import NotFound, RuleViolation
+from tests.conftest import postgres_only
 
 from .conftest import AQ_ROWS, TYPED_ROWS
 
@@ -292,3 +293,70 @@ def test_records_come_as_a_list_and_as_json(session, typed, load):
     assert empty.records == [] and empty.records_json == b"[]"
     assert query_rows(session, typed, filters={"flag": "否"}, fields="fee").records == [
         {"fee": -3.0}]
+
+
+TIMES = ["'2024-05-01 08:30:00.000001+08'", "'2024-05-01 08:30:00.1+08'",
+         "'10000-01-01 00:00:00+08'", "'0001-01-01 00:00:00+00'", "'1970-01-01 00:00:00+00'"]
+
+
+@pytest.mark.parametrize(("per_format", "escapes_known"), [(None, True), (4, True),
+                                                          (None, False)])
+def test_large_pages_put_together_by_format_are_the_same_bytes(
+        session, connection, make_resource, load, database_url, monkeypatch, per_format,
+        escapes_known):
+    """On PostgreSQL pages from ``FORMATTED_ROWS`` rows are put together by ``format`` from
+    their values' text: byte for byte the page ``row_to_json`` / ``to_json`` write, for
+    every type, NULLs, NaN and infinities, BC and infinite dates and times, datetimes with
+    and without microseconds, text that needs escapes and text its load found nothing to
+    escape in (or not known), masked or not, sorted or in ``_id`` order; also when the
+    session does not write dates as ISO text."""
+    postgres_only(database_url)
+    from sqlalchemy import text
+
+    from govdata.catalog.datastore import query
+    from govdata.catalog.datastore.matching import LruCache
+
+    from .test_export import EDGE_ITEMS, EDGE_ROWS
+
+    if per_format:
+        monkeypatch.setattr("govdata.catalog.datastore.export.FORMAT_VALUES", per_format)
+    resource = make_resource(EDGE_ITEMS)
+    load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
+                     "张三"]])
+    table = query.current_version(session, resource)
+    if not escapes_known:
+        table.columns = [{k: v for k, v in c.items() if k != "escapes"} for c in table.columns]
+        session.flush()
+    columns = ", ".join(c["column"] for c in table.columns)
+    rows = EDGE_ROWS + [("'t\\'", "'t'", "4", "'2.50'", "'0.10'", "'1.5'", "'2024-02-29'", at,
+                         "false", "'赵'") for at in TIMES]
+    for number, values in enumerate(rows, start=2):
+        connection.execute(text(f'INSERT INTO "{table.table_name}" (_id, {columns}) '
+                                f"VALUES ({number}, {', '.join(values)})"))
+
+    original = query._postgres_page
+
+    def page(formatted_rows: int, date_style: str = "ISO, MDY", **request) -> bytes:
+        """The page, the session writing dates in ``date_style`` while it is made (psycopg
+        reads only ISO datetimes, so not before)."""
+        def made_in_style(connection, *arguments, **keywords):
+            connection.exec_driver_sql(f"SET LOCAL DateStyle = '{date_style}'")
+            return original(connection, *arguments, **keywords)
+
+        monkeypatch.setattr(query, "FORMATTED_ROWS", formatted_rows)
+        monkeypatch.setattr(query, "PAGES", LruCache(8))
+        monkeypatch.setattr(query, "_postgres_page", made_in_style)
+        with connection.begin_nested() as savepoint:
+            records = query_rows(session, resource, limit=2000, **request).records_json
+            savepoint.rollback()
+        return records
+
+    for masks in (None, sensitivities(resource)):
+        for records_format in ("objects", "lists"):
+            for sort in (None, "count desc"):
+                request = dict(masks=masks, records_format=records_format, sort=sort)
+                before = page(query.MAX_LIMIT + 1, **request)
+                assert len(json.loads(before)) == len(rows) + 1
+                assert page(1, **request) == before
+                assert page(1, "SQL, DMY", **request) == before
+                assert page(1, "German", **request) == before
