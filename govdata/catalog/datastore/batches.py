@@ -89,11 +89,12 @@ def load_batches(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, re
           progress: Progress | None, gatherer: Gatherer) -> tuple[int, list[ColumnSpec]]:
     """Check every batch; write them (and gather their statistics) while all rows so far
     were good. Returns the rows written and the specs with what was learnt of the data
-    (``ColumnSpec.formulas`` and ``escapes``)."""
+    (``ColumnSpec.formulas``, ``escapes`` and ``whole_seconds``)."""
     written = 0
     position = {spec.name: index for index, spec in enumerate(specs)}
     formulas = [False if spec.data_type == "C" else None for spec in specs]
     escapes = list(formulas)
+    whole = [True if spec.data_type == "T" else None for spec in specs]
     for batch in reader:
         arrays, errors, count, bad_rows = _check(batch, specs, report)
         if count:
@@ -112,11 +113,14 @@ def load_batches(reader: Reader, specs: Sequence[ColumnSpec], writer: Writer, re
                     formulas[index] = True
                 if escapes[index] is False and holds_json_escapes(array):
                     escapes[index] = True
+                if whole[index] and not whole_seconds(array):
+                    whole[index] = False
         if progress:
             progress(batch.progress, reader.total, written)
     writer.finish()
-    return written, [replace(spec, formulas=formula, escapes=escape) for spec, formula, escape
-                     in zip(specs, formulas, escapes, strict=True)]
+    return written, [replace(spec, formulas=formula, escapes=escape, whole_seconds=seconds)
+                     for spec, formula, escape, seconds
+                     in zip(specs, formulas, escapes, whole, strict=True)]
 
 
 _FORMULA_BYTES = np.zeros(256, np.bool_)
@@ -155,6 +159,14 @@ def holds_json_escapes(array: pa.Array | pa.ChunkedArray) -> bool:
         if (text < 0x20).any() or (text == ord('"')).any() or (text == ord("\\")).any():
             return True
     return False
+
+
+def whole_seconds(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value of a datetime ``array`` (microseconds, as ``check_column``
+    converts them) is a whole second; nulls count as whole. A few milliseconds a million
+    values."""
+    micros = pc.drop_null(array).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return not (micros % 1_000_000).any()
 
 
 def _string_chunks(array: pa.Array | pa.ChunkedArray) -> Iterator[pa.Array]:

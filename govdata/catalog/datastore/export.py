@@ -234,15 +234,24 @@ def _text_expression(selection: Selection, column: Column) -> ColumnElement:
     if kind == "L":
         return case((value, literal("true")), (not_(value), literal("false")))
     if kind == "T":
-        return _local_time_text(value)
+        return _local_time_text(value, whole_seconds=_whole_seconds(column))
     return value
 
 
-def _local_time_text(value: ColumnElement) -> ColumnElement:
+def _whole_seconds(column: Column) -> bool:
+    """Whether the column's load found every value a whole second (``ColumnSpec``)."""
+    return column.spec is not None and column.spec.whole_seconds is True
+
+
+def _local_time_text(value: ColumnElement, *, whole_seconds: bool = False) -> ColumnElement:
     """``local_time_text``, but for a whole second (most values) the text PostgreSQL
     writes for a timestamp with the session in China Standard Time (``_postgres`` sets it),
-    ``T`` and ``:00`` added: a third of the cost of ``to_char`` on a million rows."""
+    ``T`` and ``:00`` added: a third of the cost of ``to_char`` on a million rows. When
+    the load found every value a whole second (``whole_seconds``), that text without
+    testing each value first (``date_trunc``), which costs a tenth of the export's COPY."""
     whole = func.replace(cast(value, Text), literal(" "), literal("T"), type_=Text())
+    if whole_seconds:
+        return whole + literal(":00")
     return case((value == func.date_trunc(literal("second"), value), whole + literal(":00")),
                 else_=local_time_text(value))
 

@@ -598,16 +598,18 @@ def local_time_text(value: ColumnElement) -> ColumnElement:
     return func.replace(local, literal(".000000"), literal(""), type_=Text()) + literal("+08:00")
 
 
-def _local_time_cast(value: ColumnElement) -> ColumnElement:
+def _local_time_cast(value: ColumnElement, *, whole_seconds: bool = False) -> ColumnElement:
     """``local_time_text``, but for a whole second from the year 1 on (nearly every value)
     the text PostgreSQL writes for the local time (``DateStyle`` ISO), ``T`` and
     ``+08:00`` added: half the cost of ``to_char``. Infinities and years before 1
-    (``to_char``: null, or no ``BC``) keep ``local_time_text``."""
+    (``to_char``: null, or no ``BC``) keep ``local_time_text``. ``whole_seconds``: the
+    load found every value a whole second (``ColumnSpec``), so that is not tested."""
     local = func.timezone(CHINA_OFFSET, value)
     whole = func.replace(cast(local, Text), literal(" "), literal("T"), type_=Text())
-    usual = ((value == func.date_trunc(literal("second"), value))
-             & (local >= literal_column("TIMESTAMP '0001-01-01'"))
+    usual = ((local >= literal_column("TIMESTAMP '0001-01-01'"))
              & (value < literal_column("TIMESTAMPTZ 'infinity'")))
+    if not whole_seconds:
+        usual = (value == func.date_trunc(literal("second"), value)) & usual
     return case((usual, whole + literal("+08:00")), else_=local_time_text(value))
 
 
@@ -657,12 +659,13 @@ def _page_json(selection: Selection, *, limit: int, offset: int, lists: bool,
     stored = [selection.stored(column).label(column.name) for column in selection.columns]
     page = _page_statement(selection, stored, limit=limit, offset=offset,
                            ordered=ordered).subquery("p")
-    local_time = _local_time_cast if formatted else local_time_text
     shown = []
     for column in selection.columns:
         value = selection.shown(column, page.c[column.name])
-        if column.data_type == "T":
-            value = local_time(value)
+        if column.data_type == "T" and formatted:
+            value = _local_time_cast(value, whole_seconds=column.spec.whole_seconds is True)
+        elif column.data_type == "T":
+            value = local_time_text(value)
         shown.append(value.label(column.name))
     rows = select(*shown).select_from(page).subquery("r")
     if formatted:

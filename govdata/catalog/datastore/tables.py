@@ -66,6 +66,10 @@ class ColumnSpec:
     # escaped (``"``, ``\`` or a control character): JSON exports on PostgreSQL quote the
     # text of the others as it is. ``None``: not known, escaped like any text.
     escapes: bool | None = None
+    # Whether every value of a loaded version's datetime column is a whole second: exports
+    # on PostgreSQL write the server's own text for them without testing each value first.
+    # ``None``: not known (item specs, versions loaded before it was recorded), tested.
+    whole_seconds: bool | None = None
 
     @property
     def may_hold_formulas(self) -> bool:
@@ -82,7 +86,7 @@ class ColumnSpec:
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
         return cls(**{key: data.get(key) for key in
                       ("name", "title", "column", "data_type", "length", "required",
-                       "sensitivity", "formulas", "escapes")})
+                       "sensitivity", "formulas", "escapes", "whole_seconds")})
 
 
 def specs_for_items(items: Iterable[DataItem]) -> list[ColumnSpec]:

@@ -324,9 +324,10 @@ def test_large_pages_put_together_by_format_are_the_same_bytes(
     load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
                      "张三"]])
     table = query.current_version(session, resource)
-    if not escapes_known:
-        table.columns = [{k: v for k, v in c.items() if k != "escapes"} for c in table.columns]
-        session.flush()
+    # The rows inserted below are not what the load saw: its whole-seconds record goes.
+    dropped = ("whole_seconds",) if escapes_known else ("whole_seconds", "escapes")
+    table.columns = [{k: v for k, v in c.items() if k not in dropped} for c in table.columns]
+    session.flush()
     columns = ", ".join(c["column"] for c in table.columns)
     rows = EDGE_ROWS + [("'t\\'", "'t'", "4", "'2.50'", "'0.10'", "'1.5'", "'2024-02-29'", at,
                          "false", "'赵'") for at in TIMES]
@@ -360,3 +361,45 @@ def test_large_pages_put_together_by_format_are_the_same_bytes(
                 assert page(1, **request) == before
                 assert page(1, "SQL, DMY", **request) == before
                 assert page(1, "German", **request) == before
+
+
+def test_large_pages_of_whole_seconds_are_the_same_bytes(session, connection, make_resource,
+                                                         load, database_url, monkeypatch):
+    """A version whose load found every datetime a whole second (``whole_seconds``): pages
+    put together by ``format`` show them without testing each value, the bytes of the
+    ``to_char`` page and of the page tested value by value (the record not known)."""
+    postgres_only(database_url)
+    from govdata.catalog.datastore import query
+    from govdata.catalog.datastore.matching import LruCache
+
+    from .test_export import TIME_ITEMS, TIME_ROWS, _drop_whole_seconds
+
+    resource = make_resource(TIME_ITEMS[:1])
+    load(resource, [row[:1] for row in TIME_ROWS])
+    assert query.current_version(session, resource).columns[0]["whole_seconds"] is True
+
+    def page(formatted_rows: int, records_format: str) -> bytes:
+        monkeypatch.setattr(query, "FORMATTED_ROWS", formatted_rows)
+        monkeypatch.setattr(query, "PAGES", LruCache(8))
+        with connection.begin_nested() as savepoint:
+            records = query_rows(session, resource, limit=2000,
+                                 records_format=records_format).records_json
+            savepoint.rollback()
+        return records
+
+    original, tested = query._local_time_cast, []
+
+    def local_time_cast(value, *, whole_seconds=False):
+        tested.append(not whole_seconds)
+        return original(value, whole_seconds=whole_seconds)
+
+    monkeypatch.setattr(query, "_local_time_cast", local_time_cast)
+    for records_format in ("objects", "lists"):
+        fast = page(1, records_format)
+        assert tested.pop() is False
+        assert fast == page(query.MAX_LIMIT + 1, records_format)
+        assert b'"1988-07-01T08:00:00+08:00"' in fast
+        _drop_whole_seconds(session, resource, monkeypatch)
+        assert page(1, records_format) == fast
+        assert tested.pop() is True
+        load(resource, [row[:1] for row in TIME_ROWS])
