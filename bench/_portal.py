@@ -291,6 +291,22 @@ def download(url: str, *, headers: dict[str, str] | None = None,
     return Download(seconds, size, first or seconds, watch.peak)
 
 
+def settle(libpq_url: str, *, timeout: float = 300) -> float:
+    """Wait until no index is being built on the server (``pg_stat_progress_create_index``):
+    a sorted case makes our server build its sort index beside the requests, and that build
+    must not share the cores with the next case's timings. Returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        building = subprocess.run(
+            ["psql", libpq_url, "-X", "-q", "-At", "-c",
+             "SELECT count(*) FROM pg_stat_progress_create_index"],
+            check=True, capture_output=True, text=True).stdout.strip()
+        if building == "0":
+            break
+        time.sleep(0.5)
+    return time.perf_counter() - started
+
+
 def copy_to_stdout(libpq_url: str, sql: str) -> float:
     """Seconds ``psql`` takes for ``COPY (sql) TO STDOUT WITH CSV HEADER`` (to /dev/null)."""
     started = time.perf_counter()

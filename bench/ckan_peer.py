@@ -305,6 +305,7 @@ def compare_queries(report: Report, ckan: Site, ours: list[Site], args) -> None:
             continue
         timings = _portal.latency([ckan, *ours], case, rounds=args.rounds,
                                   requests=args.requests)
+        _portal.settle(args.our_url)
         base = timings[ckan.label]
         line = f"  {case.label:<34} {base.p50 * 1000:7.1f} /{base.p95 * 1000:6.1f}"
         cases[case.label] = {label: {"p50_ms": t.p50 * 1000, "p95_ms": t.p95 * 1000,
@@ -453,6 +454,7 @@ def run(argv: list[str] | None = None) -> None:
         copy_in, our_load = statistics.median(copies), statistics.median(loads)
         memory["ours after upload"] = _portal.memory(server.workers())
         table = _current_table(url, code)
+        args.our_url = libpq_url(url)
         ours, dumps = _portal.our_sites(server.base, code, args.token)
         for site in ours:
             site.workers = server.workers

@@ -151,6 +151,7 @@ def measure_queries(report: Report, sites, args) -> None:
     out = report.data.setdefault("queries", {})
     for case in CASES:
         timings = _portal.latency(sites, case, rounds=args.rounds, requests=args.requests)
+        _portal.settle(args.our_url)
         line = f"  {case.label:<30}"
         for site in sites:
             t = timings[site.label]
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     db = Database(url)
     code, table, rows = large_dataset(db)
     args.token = admin_token(db)
+    args.our_url = libpq_url(url)
     db.dispose()
     server = _portal.Server(url, workers=args.workers, env=SERVER_ENV)
     report = Report()
