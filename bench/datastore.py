@@ -328,8 +328,7 @@ def upload_memory(server: Server, code: str, token: str, csv_path: Path, uploads
     memory, seconds = [server.smaps()], []
     for _ in range(uploads):
         seconds.append(http_upload(server, code, token, csv_path))
-        time.sleep(1)  # a helper process that ends with the load is gone
-        memory.append(server.smaps())
+        memory.append(server.smaps())  # the load's process was joined before the answer
     return memory, seconds
 
 

@@ -426,6 +426,33 @@ EDGE_ROWS = [  # label, plain, count, amount, fee, ratio, day, at, flag, person 
 ]
 
 
+def load_edge_rows(session, connection, make_resource, load, *, escapes_known: bool,
+                   rows=EDGE_ROWS):
+    """A resource of ``EDGE_ITEMS`` whose current version holds ``rows`` (SQL literals,
+    ``_id`` from 2) after one loaded row, and the version. The rows are inserted past the
+    load, so its whole-seconds record is dropped, and its escapes record too unless
+    ``escapes_known`` (as for versions loaded before it was recorded)."""
+    from sqlalchemy import text
+
+    from govdata.catalog.datastore.query import current_version
+
+    resource = make_resource(EDGE_ITEMS)
+    load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
+                     "张三"]])
+    version = current_version(session, resource)
+    assert {c["name"]: c["escapes"] for c in version.columns if c["data_type"] == "C"} == {
+        "label": True, "plain": False, "person": False}
+    dropped = ("whole_seconds",) if escapes_known else ("whole_seconds", "escapes")
+    version.columns = [{k: v for k, v in c.items() if k not in dropped}
+                       for c in version.columns]
+    session.flush()
+    columns = ", ".join(c["column"] for c in version.columns)
+    for number, values in enumerate(rows, start=2):
+        connection.execute(text(f'INSERT INTO "{version.table_name}" (_id, {columns}) '
+                                f"VALUES ({number}, {', '.join(values)})"))
+    return resource, version
+
+
 @pytest.mark.parametrize(("per_format", "escapes_known"), [(None, True), (4, True),
                                                           (None, False)])
 def test_json_rows_are_the_bytes_row_to_json_writes(make_resource, load, export, session,
@@ -440,27 +467,13 @@ def test_json_rows_are_the_bytes_row_to_json_writes(make_resource, load, export,
     postgres_only(database_url)
     if per_format:
         monkeypatch.setattr("govdata.catalog.datastore.export.FORMAT_VALUES", per_format)
-    from sqlalchemy import Text, cast, func, literal_column, select, text
+    from sqlalchemy import Text, cast, func, literal_column, select
     from sqlalchemy.dialects.postgresql import array
 
     from govdata.catalog.datastore import export as exporting
-    from govdata.catalog.datastore.query import current_version
 
-    resource = make_resource(EDGE_ITEMS)
-    load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
-                     "张三"]])
-    version = current_version(session, resource)
-    assert {c["name"]: c["escapes"] for c in version.columns if c["data_type"] == "C"} == {
-        "label": True, "plain": False, "person": False}
-    # The rows inserted below are not what the load saw: its whole-seconds record goes.
-    dropped = ("whole_seconds",) if escapes_known else ("whole_seconds", "escapes")
-    version.columns = [{k: v for k, v in c.items() if k not in dropped}
-                       for c in version.columns]
-    session.flush()
-    columns = ", ".join(c["column"] for c in version.columns)
-    for number, values in enumerate(EDGE_ROWS, start=2):
-        connection.execute(text(f'INSERT INTO "{version.table_name}" (_id, {columns}) '
-                                f"VALUES ({number}, {', '.join(values)})"))
+    resource, _ = load_edge_rows(session, connection, make_resource, load,
+                                 escapes_known=escapes_known)
     for masks in (None, sensitivities(resource)):
         for records in ("objects", "lists"):
             plan = plan_export(session, resource, format="json", records=records, masks=masks)

@@ -311,29 +311,17 @@ def test_large_pages_put_together_by_format_are_the_same_bytes(
     escape in (or not known), masked or not, sorted or in ``_id`` order; also when the
     session does not write dates as ISO text."""
     postgres_only(database_url)
-    from sqlalchemy import text
-
     from govdata.catalog.datastore import query
     from govdata.catalog.datastore.matching import LruCache
 
-    from .test_export import EDGE_ITEMS, EDGE_ROWS
+    from .test_export import EDGE_ROWS, load_edge_rows
 
     if per_format:
         monkeypatch.setattr("govdata.catalog.datastore.export.FORMAT_VALUES", per_format)
-    resource = make_resource(EDGE_ITEMS)
-    load(resource, [['x"', "x", "1", "1", "1", "1", "2024-05-01", "2024-05-01T08:00", "是",
-                     "张三"]])
-    table = query.current_version(session, resource)
-    # The rows inserted below are not what the load saw: its whole-seconds record goes.
-    dropped = ("whole_seconds",) if escapes_known else ("whole_seconds", "escapes")
-    table.columns = [{k: v for k, v in c.items() if k not in dropped} for c in table.columns]
-    session.flush()
-    columns = ", ".join(c["column"] for c in table.columns)
     rows = EDGE_ROWS + [("'t\\'", "'t'", "4", "'2.50'", "'0.10'", "'1.5'", "'2024-02-29'", at,
                          "false", "'赵'") for at in TIMES]
-    for number, values in enumerate(rows, start=2):
-        connection.execute(text(f'INSERT INTO "{table.table_name}" (_id, {columns}) '
-                                f"VALUES ({number}, {', '.join(values)})"))
+    resource, _ = load_edge_rows(session, connection, make_resource, load,
+                                 escapes_known=escapes_known, rows=rows)
 
     original = query._postgres_page
 
