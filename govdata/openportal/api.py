@@ -30,6 +30,7 @@ from govdata.openportal.schemas import (
     summary_out,
 )
 from govdata.openportal.vocab import LICENCES
+from govdata.platform.db import end_unit_of_work
 from govdata.platform.deps import (
     CurrentPrincipal,
     Limit,
@@ -135,7 +136,9 @@ def dataset_records(
     result = service.query_records(session, name, settings=settings, limit=limit,
                                    offset=offset, include_total=include_total, access=access,
                                    **rows)
-    return page_response(result)
+    response = page_response(result)
+    end_unit_of_work(session)
+    return response
 
 
 @router.get("/datasets/{name}/download", response_class=StreamingResponse,

@@ -96,31 +96,51 @@ def unit_of_work_on(session: Session, *, nested: bool = False) -> Iterator[Sessi
                     write(session)
 
 
+_FINISH = "govdata.finish_unit_of_work"
+
+
 @asynccontextmanager
 async def unit_of_work_async(session: Session) -> AsyncIterator[Session]:
     """``unit_of_work_on`` for the event loop, then the session closed: entering does no
     I/O; the end (commit or rollback, the queued writes, closing) is one trip to a thread,
     shielded from cancellation and outside the thread pool's limit (a full pool must not
-    keep a session from giving its connection back)."""
+    keep a session from giving its connection back) — unless the endpoint, already in a
+    thread, ended it there (``end_unit_of_work``)."""
     work = unit_of_work_on(session)
     work.__enter__()
+    ended = False
 
     def finish(*exc_info) -> None:
+        nonlocal ended
+        ended = True
         try:
             work.__exit__(*exc_info)
         finally:
             session.close()
 
+    session.info[_FINISH] = finish
     try:
         yield session
     except BaseException as exc:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(finish, type(exc), exc, exc.__traceback__,
-                                           limiter=anyio.CapacityLimiter(1))
+        if not ended:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(finish, type(exc), exc, exc.__traceback__,
+                                               limiter=anyio.CapacityLimiter(1))
         raise
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(finish, None, None, None,
-                                       limiter=anyio.CapacityLimiter(1))
+    if not ended:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finish, None, None, None,
+                                           limiter=anyio.CapacityLimiter(1))
+
+
+def end_unit_of_work(session: Session) -> None:
+    """Commit and close a request's unit of work now, in the thread running its endpoint,
+    sparing the event loop a trip to a thread for it after the endpoint returns. Call it
+    last, once the answer is made; for a session that is not a request's unit of work
+    (a read replica's, a test's) nothing happens, and it ends as it would have."""
+    finish = session.info.pop(_FINISH, None)
+    if finish is not None:
+        finish(None, None, None)
 
 
 def write_lock(session: Session) -> None:

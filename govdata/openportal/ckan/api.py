@@ -34,6 +34,7 @@ from govdata.openportal.ckan.errors import CkanError, as_ckan_error
 from govdata.openportal.deps import presented_token
 from govdata.openportal.ratelimit import RATE_LIMITED
 from govdata.platform import strictjson
+from govdata.platform.db import end_unit_of_work
 from govdata.platform.deps import ReadSessionDep, SessionDep, SettingsDep, principal_from_token
 from govdata.platform.errors import DomainError, NotFound, PayloadTooLarge, RuleViolation
 from govdata.platform.principal import ANONYMOUS
@@ -146,8 +147,12 @@ def answer(body: Any, status: int = 200) -> Response:
 
 def _serve_action(name: str, request: Request, session: Session, settings: Settings, bind: Any,
                   received: uploads.Upload | None, data: Mapping[str, Any]) -> Response:
-    """The caller's context and the action, in one trip to the thread pool."""
-    return run_action(name, action_context(request, session, settings, bind, received), data)
+    """The caller's context, the action and the end of its unit of work, in one trip to
+    the thread pool."""
+    response = run_action(name, action_context(request, session, settings, bind, received),
+                          data)
+    end_unit_of_work(session)
+    return response
 
 
 def run_action(name: str, ctx: ActionContext, data: Mapping[str, Any]) -> Response:
