@@ -65,6 +65,20 @@ def test_a_bug_in_the_child_comes_with_its_traceback():
     assert "KeyError: 'missing'" in str(failed.value) and "in fail" in str(failed.value)
 
 
+def convert_python_values(sender: loadproc.Sender) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pc.equal(pa.array([1, 2]), 0)
+    sender.message("pandas", sys.modules.get("pandas") is not None)
+
+
+def test_the_loading_process_converts_python_values_without_importing_pandas():
+    """pyarrow would import it (0.2 s, 40 MB) to ask whether a value is a pandas object."""
+    with loadproc.LoadProcess(convert_python_values) as child:
+        assert next(iter(child)) == ("pandas", False)
+
+
 def test_the_fork_server_imports_neither_the_orm_nor_the_models():
     """It lives as long as its worker: what it imports is memory kept."""
     heavy = ("sqlalchemy.orm", "govdata.catalog.models", "govdata.platform.models", "psycopg")
