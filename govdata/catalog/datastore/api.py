@@ -122,6 +122,7 @@ async def load_data(
     """Upload CSV, XLSX or JSON (multipart field ``file``, or the raw body) as the
     resource's new data version. A bad file changes nothing: 422 lists every bad row."""
     await run_in_threadpool(service.resource_for_load, session, principal, code)
+    service.prepare_load(session)
     received = await upload.receive(request, upload_dir=settings.upload_dir,
                                     max_bytes=settings.upload_max_bytes)
     gone = threading.Event()

@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import importlib.abc
 import multiprocessing
+import multiprocessing.forkserver
 import pickle
 import queue
 import sys
@@ -61,6 +62,14 @@ def _context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
+
+
+def start_server() -> None:
+    """Have the fork server start now if it is not running, without waiting for it. Called
+    as an upload begins, its start (a new interpreter importing ``PRELOAD``: 0.3 to 0.5 s)
+    overlaps the reception of the file instead of delaying the first load of a worker."""
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 class Sender:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import service as catalog_service
-from govdata.catalog.datastore import ingest
+from govdata.catalog.datastore import ingest, loadproc
 from govdata.catalog.datastore.export import ExportPlan, plan_export
 from govdata.catalog.datastore.query import QueryResult, query_rows, sensitivities
 from govdata.catalog.datastore.readers import ReadError, detect_format
@@ -41,6 +41,13 @@ def resource_for_load(session: Session, principal: Principal, code: str) -> Reso
         raise RuleViolation(f"信息资源 {code} 已停用, 不能再加载数据 (resource retired)",
                             code="resource_retired")
     return resource
+
+
+def prepare_load(session: Session) -> None:
+    """A file is about to arrive: on PostgreSQL, start what its load runs in (the loading
+    processes' fork server) while it does."""
+    if session.get_bind().dialect.name == "postgresql":
+        loadproc.start_server()
 
 
 def resource_for_reading(session: Session, principal: Principal, code: str, *,

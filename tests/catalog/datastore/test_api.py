@@ -11,6 +11,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from govdata.catalog.datastore import loadproc
+from govdata.catalog.datastore import upload as upload_module
 from govdata.catalog.datastore.api import stream_bind
 from govdata.platform.models import AuditEntry
 from tests.conftest import postgres_only
@@ -88,6 +90,26 @@ def test_raw_body_uploads(api, aq, headers):
                         content=json.dumps(objects).encode())
     assert response.status_code == 201, response.text
     assert response.json()["version"] == 2 and response.json()["row_count"] == 2
+
+
+def test_the_fork_server_starts_while_the_file_arrives(api, aq, headers, database_url,
+                                                       monkeypatch):
+    """On PostgreSQL its start (a few tenths of a second) overlaps the upload's reception
+    instead of delaying the first load of a worker."""
+    postgres_only(database_url)
+    calls: list[str] = []
+    monkeypatch.setattr(loadproc, "start_server", lambda: calls.append("start_server"))
+    receive = upload_module.receive
+
+    async def receiving(*args, **kwargs):
+        calls.append("receive")
+        return await receive(*args, **kwargs)
+
+    monkeypatch.setattr(upload_module, "receive", receiving)
+    response = api.post(url(aq), headers={**headers, "Content-Type": "text/csv"},
+                        content=csv_text(AQ_HEADER, AQ_ROWS).encode())
+    assert response.status_code == 201, response.text
+    assert calls == ["start_server", "receive"]
 
 
 def test_xlsx_upload(api, aq, headers):
