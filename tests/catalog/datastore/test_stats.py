@@ -30,6 +30,18 @@ def test_values_are_counted_while_they_are_few(monkeypatch):
     assert set(result) == {"station", "note"}  # text columns only
 
 
+def test_the_bytes_of_a_column_come_from_its_few_values_then_from_every_row(monkeypatch):
+    monkeypatch.setattr(stats, "MAX_VALUES", 3)
+    result = gathered([["解放碑", "虎溪", None], [1, 2, 3], ["a", "b", "c"]],
+                      [["解放碑", None, None], [4, 5, 6], ["d", None, None]],
+                      [["虎溪", "虎溪", None], [7, 8, 9], ["ef", "g", None]])
+    note = result["note"]
+    assert all(stats.may_contain(note, letter) for letter in "abcdefg")
+    assert not stats.may_contain(note, "h") and not stats.may_contain(note, "虎")
+    assert stats.may_contain(result["station"], "虎溪")
+    assert not stats.may_contain(result["station"], "a")
+
+
 def test_a_column_may_contain_only_words_of_its_bytes():
     result = gathered([["解放碑", "唐家沱"], [1, 2], ["quiet river 1", "Kelvin 2"]])
     station, note = result["station"], result["note"]
