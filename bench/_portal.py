@@ -307,6 +307,25 @@ def settle(libpq_url: str, *, timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
+def quiesce(libpq_url: str, *, timeout: float = 300) -> float:
+    """Before a timed load, the same start for each: a checkpoint, so that none falls into
+    it by WAL volume (a million-row load writes ~110 MB of WAL, a checkpoint is due about
+    every 540 MB: without it one falls into our upload or the ``\\copy`` as the rounds
+    go, its sync beside the load), and no autovacuum worker at work on the previous load's
+    table. Returns the seconds waited."""
+    started = time.perf_counter()
+    subprocess.run(["psql", libpq_url, "-X", "-q", "-c", "CHECKPOINT"], check=True)
+    while time.perf_counter() - started < timeout:
+        busy = subprocess.run(
+            ["psql", libpq_url, "-X", "-q", "-At", "-c",
+             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"],
+            check=True, capture_output=True, text=True).stdout.strip()
+        if busy == "0":
+            break
+        time.sleep(0.5)
+    return time.perf_counter() - started
+
+
 def copy_to_stdout(libpq_url: str, sql: str) -> float:
     """Seconds ``psql`` takes for ``COPY (sql) TO STDOUT WITH CSV HEADER`` (to /dev/null)."""
     started = time.perf_counter()

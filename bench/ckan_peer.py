@@ -265,6 +265,7 @@ def copy_from(url: str, csv_path: Path) -> float:
         connection.execute(text("DROP TABLE IF EXISTS peer_copy"))
         connection.execute(text(f"CREATE TABLE peer_copy ({columns})"))
     db.dispose()
+    _portal.quiesce(libpq_url(url))
     started = time.perf_counter()
     subprocess.run(["psql", libpq_url(url), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
                     f"\\copy peer_copy FROM '{csv_path}' WITH CSV HEADER"], check=True)
@@ -450,6 +451,7 @@ def run(argv: list[str] | None = None) -> None:
         copies, loads = [], []
         for _ in range(max(args.load_rounds, 1)):
             copies.append(copy_from(url, csv_path))
+            _portal.quiesce(libpq_url(url))
             loads.append(upload(server.base, code, args.token, csv_path))
         copy_in, our_load = statistics.median(copies), statistics.median(loads)
         memory["ours after upload"] = _portal.memory(server.workers())
