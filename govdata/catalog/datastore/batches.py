@@ -10,6 +10,7 @@ server, which lives as long as its worker, stays small. On SQLite ``ingest`` run
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -220,10 +221,15 @@ _QUOTED = pcsv.WriteOptions(include_header=False, quoting_style="needed", batch_
 def copy_text(array: pa.Array) -> pa.Array:
     """A column as the COPY CSV shows it. Timestamps with a time zone are written as UTC
     text with ``Z``, as pyarrow's CSV writer writes them, but about sixty times faster (it
-    looks the zone up for every value: 4 of the 8 seconds of a million-row load)."""
+    looks the zone up for every value: 4 of the 8 seconds of a million-row load); and
+    without the fraction where every value of the batch is a whole second: the database
+    reads the shorter text faster (5% of a COPY whose one datetime column has whole
+    seconds)."""
     if pa.types.is_timestamp(array.type) and array.type.tz is not None:
-        utc = array.cast(pa.timestamp(array.type.unit)).cast(pa.string())
-        return pc.binary_join_element_wise(utc, pa.scalar("Z"), "")
+        naive = array.cast(pa.timestamp(array.type.unit))
+        with contextlib.suppress(pa.ArrowInvalid):  # some value has a fraction of a second
+            naive = naive.cast(pa.timestamp("s"))
+        return pc.binary_join_element_wise(naive.cast(pa.string()), pa.scalar("Z"), "")
     return array
 
 
