@@ -248,10 +248,14 @@ class CsvReader(Reader):
             raise _read_error(exc) from None
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        """The parsed blocks, grouped: fewer, larger batches to check and copy."""
+        """The parsed blocks, grouped: fewer, larger batches to check and copy. The first
+        block goes alone, so that the database has rows to parse sooner."""
         pending: list[pa.RecordBatch] = []
         size = 0
         batch, self._first = self._first, None
+        if batch is not None and batch.num_rows:
+            yield batch
+            batch = self._next()
         while batch is not None:
             if batch.num_rows:
                 pending.append(batch)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from govdata.catalog.datastore import query_rows, readers
-from govdata.catalog.datastore.tables import table_name
+from govdata.catalog.datastore.tables import specs_for_items, table_name
 from govdata.catalog.models import DataVersion
 from govdata.platform.errors import RuleViolation
 
@@ -85,3 +85,19 @@ def test_batches_add_up(session, loaded, load, write):
         load(loaded, path=write("bad.csv", csv_text(AQ_HEADER, rows)))
     assert refused.value.detail.startswith("上传的数据有 3 处错误, 涉及 3 行, 未做任何更改 ")
     assert [e["row"] for e in refused.value.errors] == [1, good - 1, good]
+
+
+def test_the_first_csv_batch_is_one_block_so_the_database_starts_sooner(aq, write):
+    """The rest are grouped into batches of ``CSV_BATCH_BYTES``; row numbers run on."""
+    rows = [good_row(n) for n in range(1, rows_past_first_batch() + 1)]
+    path = write("many.csv", csv_text(AQ_HEADER, rows))
+    specs = specs_for_items(aq.items)
+    reader = readers.open_reader(path, "csv", specs, block_size=1 << 16)
+    try:
+        batches = list(reader)
+    finally:
+        reader.close()
+    first, second = batches[0], batches[1]
+    assert first.rows.count < 1_000 < second.rows.count
+    assert second.rows.first == first.rows.count + 1
+    assert sum(batch.rows.count for batch in batches) == len(rows)
