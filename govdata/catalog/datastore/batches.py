@@ -2,8 +2,8 @@
 
 On PostgreSQL this runs in the loading process (``read_apart``, see ``loadproc``), which is
 forked from a fork server that has imported this module: it and what it imports stay clear
-of the ORM and the models (``tables`` refers to them for type hints only), so that the fork
-server, which lives as long as its worker, stays small. On SQLite ``ingest`` runs
+of SQLAlchemy and the models (``columns``, not ``tables``), so that the fork server, which
+lives as long as its worker, stays small and starts soon. On SQLite ``ingest`` runs
 ``load_batches`` in the caller's process.
 """
 
@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from govdata.catalog.datastore import loadproc, safecsv
+from govdata.catalog.datastore.columns import ROW_ID, ColumnSpec
 from govdata.catalog.datastore.readers import Batch, Reader, open_reader
 from govdata.catalog.datastore.stats import Gatherer
-from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec
 from govdata.catalog.datastore.validate import CellError, check_column
 from govdata.platform.errors import RuleViolation
 

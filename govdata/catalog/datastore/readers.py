@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from govdata.catalog.datastore import safexlsx
-from govdata.catalog.datastore.tables import ROW_ID, ColumnSpec
+from govdata.catalog.datastore.columns import ROW_ID, ColumnSpec
 from govdata.catalog.datastore.validate import CellError, Rows, shown
 
 FORMATS = ("csv", "xlsx", "json")

@@ -21,9 +21,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import ColumnElement, Text, case, func, literal
+if TYPE_CHECKING:  # SQLAlchemy stays out of the loading process, which reads FORMULA_STARTS
+    from sqlalchemy import ColumnElement
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PREFIX = "'"
@@ -37,6 +38,8 @@ def neutralise(text: str) -> str:
 def sql_neutralised(value: ColumnElement) -> ColumnElement:
     """``neutralise`` as an SQL expression on a text value (PostgreSQL: ``ascii`` gives the
     code point of the first character)."""
+    from sqlalchemy import Text, case, func, literal
+
     starts = [ord(character) for character in FORMULA_STARTS]
     return case((func.ascii(value).in_(starts), literal(PREFIX, Text()) + value),
                 else_=value)

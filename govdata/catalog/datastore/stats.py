@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from govdata.catalog.datastore.tables import TEXT_TYPES, ColumnSpec
+from govdata.catalog.datastore.columns import TEXT_TYPES, ColumnSpec
 
 MAX_VALUES = 1_000
 # Characters other than a letter's own two cases that PostgreSQL's ILIKE folds to it

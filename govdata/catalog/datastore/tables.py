@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -32,61 +31,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-if TYPE_CHECKING:  # the models are not imported by the loading process (``batches``)
+from govdata.catalog.datastore.columns import DATA_TYPES, ROW_ID, ColumnSpec
+
+if TYPE_CHECKING:  # for type hints only
     from govdata.catalog.models import DataItem, DataVersion
 
-ROW_ID = "_id"
 TABLE_PREFIX = "ds_"
-DATA_TYPES = ("C", "N", "Y", "D", "T", "L", "I", "F")
-# Field types as CKAN's datastore_search names them.
-CKAN_TYPES = {"C": "text", "N": "numeric", "Y": "numeric", "D": "date", "T": "timestamp",
-              "L": "bool", "I": "int", "F": "float8"}
-TEXT_TYPES = frozenset({"C"})
 _SQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CURRENCY_PRECISION, CURRENCY_SCALE = 20, 2
 BRIN_PAGES = 16
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A data item as the datastore stores it: its name, title, SQL column and checks."""
-
-    name: str
-    title: str
-    column: str
-    data_type: str
-    length: int | None = None
-    required: bool = False
-    sensitivity: str = "none"
-    # Whether some value of a loaded version's text column begins like a spreadsheet
-    # formula (``safecsv``): CSV exports neutralise only such columns. ``None``: not known
-    # (item specs, versions loaded before it was recorded), so they are neutralised.
-    formulas: bool | None = None
-    # Whether some value of a loaded version's text column holds a character JSON writes
-    # escaped (``"``, ``\`` or a control character): JSON exports on PostgreSQL quote the
-    # text of the others as it is. ``None``: not known, escaped like any text.
-    escapes: bool | None = None
-    # Whether every value of a loaded version's datetime column is a whole second: exports
-    # on PostgreSQL write the server's own text for them without testing each value first.
-    # ``None``: not known (item specs, versions loaded before it was recorded), tested.
-    whole_seconds: bool | None = None
-
-    @property
-    def may_hold_formulas(self) -> bool:
-        return self.data_type != "C" or self.formulas is not False
-
-    @property
-    def ckan_type(self) -> str:
-        return CKAN_TYPES[self.data_type]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
-        return cls(**{key: data.get(key) for key in
-                      ("name", "title", "column", "data_type", "length", "required",
-                       "sensitivity", "formulas", "escapes", "whole_seconds")})
 
 
 def specs_for_items(items: Iterable[DataItem]) -> list[ColumnSpec]:

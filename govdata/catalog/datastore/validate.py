@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from govdata.catalog.datastore.tables import ColumnSpec
+from govdata.catalog.datastore.columns import ColumnSpec
 from govdata.platform.identifiers import (
     ID_CHECK,
     ID_WEIGHTS,
