@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from govdata.catalog.datastore.api import ReadStreamBind, RowQuery
+from govdata.catalog.datastore.api import ExportStream, ReadStreamBind, RowQuery
 from govdata.catalog.datastore.export import stream_export
 from govdata.catalog.datastore.schemas import DataPage, page_response
 from govdata.openportal import datajson, dcat, publishing, service
@@ -169,9 +169,9 @@ def download_dataset(
     readable = f"{dataset.name}.{format}"
     disposition = (f'attachment; filename="{service.dataset_name(dataset.code)}.{format}"; '
                    f"filename*=UTF-8''{quote(readable)}")
-    return StreamingResponse(stream_export(bind, plan), media_type=plan.media_type,
-                             headers={"Content-Disposition": disposition,
-                                      "X-Data-Version": str(plan.version)})
+    return ExportStream(stream_export(bind, plan), media_type=plan.media_type,
+                        headers={"Content-Disposition": disposition,
+                                 "X-Data-Version": str(plan.version)})
 
 
 @router.get("/departments/{department}/datasets", response_model=DepartmentDatasetsOut)

@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection, Engine
@@ -69,6 +71,25 @@ async def read_stream_bind(request: Request, bind: StreamBind) -> Engine | Conne
 
 
 ReadStreamBind = Annotated[Any, Depends(read_stream_bind)]
+
+
+class ExportStream(StreamingResponse):
+    """A streamed export (``stream_export``'s chunks), closed when the response ends
+    however it ends. A client that goes away mid-download leaves Starlette's body iterator
+    unclosed: the export's connection, its ``COPY`` still running and its lock held, was
+    then finalised by the garbage collector on the event loop, whose rollback waited on
+    that lock for ever, and the worker hung."""
+
+    def __init__(self, chunks: Iterator[bytes], **options: Any) -> None:
+        super().__init__(chunks, **options)
+        self.chunks = chunks
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):  # also when the response was cancelled
+                await anyio.to_thread.run_sync(getattr(self.chunks, "close", lambda: None))
 
 
 def _json_param(value: str | None, name: str) -> Any:
@@ -203,6 +224,6 @@ def download(bind: Engine | Connection, plan: ExportPlan) -> StreamingResponse:
     """A planned export as a streamed attachment (its own connection, flat memory)."""
     disposition = (f'attachment; filename="{plan.filename}"; '
                    f"filename*=UTF-8''{quote(plan.filename)}")
-    return StreamingResponse(stream_export(bind, plan), media_type=plan.media_type,
-                             headers={"Content-Disposition": disposition,
-                                      "X-Data-Version": str(plan.version)})
+    return ExportStream(stream_export(bind, plan), media_type=plan.media_type,
+                        headers={"Content-Disposition": disposition,
+                                 "X-Data-Version": str(plan.version)})

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog.datastore import stream_export
 from govdata.catalog.datastore import upload as uploads
-from govdata.catalog.datastore.api import ReadStreamBind, StreamBind
+from govdata.catalog.datastore.api import ExportStream, ReadStreamBind, StreamBind
 from govdata.openportal import apikeys
 from govdata.openportal.api import base_url
 from govdata.openportal.ckan import datastore, read, write
@@ -226,7 +226,7 @@ def datastore_dump(resource_id: str, request: Request, session: ReadSessionDep,
     if fmt == "xml":
         body, media = datastore.xml_rows(body), datastore.XML_MEDIA
     filename = f"{resource_id}.{fmt}"
-    return StreamingResponse(body, media_type=media, headers={
+    return ExportStream(body, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{filename}"; '
                                f"filename*=UTF-8''{quote(filename)}",
         "X-Data-Version": str(plan.version)})

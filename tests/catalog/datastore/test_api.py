@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
+from contextlib import closing
 from pathlib import Path
 
+import anyio
 import openpyxl
 import pytest
 from sqlalchemy import select
 
-from govdata.catalog.datastore import loadproc
+from govdata.catalog.datastore import loadproc, plan_export, stream_export
 from govdata.catalog.datastore import upload as upload_module
-from govdata.catalog.datastore.api import stream_bind
+from govdata.catalog.datastore.api import ExportStream, stream_bind
 from govdata.platform.models import AuditEntry
 from tests.conftest import postgres_only
 
@@ -291,3 +294,43 @@ def test_xlsx_bombs_and_entities_are_refused(api, aq, headers, tmp_path):
                              files={"file": ("bomb.xlsx", data, XLSX)})
         assert_problem(response, 422, "data_file_unreadable")
         assert "机密内容" not in response.text
+
+
+
+def slowly(chunks):
+    """The first chunk at once, the others after a while."""
+    with closing(chunks):
+        yield next(chunks)
+        time.sleep(0.2)
+        yield from chunks
+
+
+@pytest.mark.parametrize("client", ["stops reading", "leaves while a chunk is read"])
+def test_a_download_the_client_leaves_is_closed_at_once(session, connection, aq, load, client):
+    """The client goes away after one chunk: the export's stream is closed when the
+    response ends (its connection usable again), not left to the garbage collector."""
+    load(aq, [[str(n), "渝中区", "站" * 40, "2024-05-01", "1", "", "", "", "", ""]
+              for n in range(1, 3001)])
+    chunks = stream_export(connection, plan_export(session, aq), chunk_size=32 << 10)
+    sent: list[bytes] = []
+    first_chunk = anyio.Event()
+
+    async def receive():
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])
+            first_chunk.set()
+            if client == "stops reading":
+                await anyio.sleep_forever()
+
+    async def download() -> bool:
+        body = chunks if client == "stops reading" else slowly(chunks)
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+        await ExportStream(body, media_type="text/csv")(scope, receive, send)
+        return chunks.gi_frame is None
+
+    assert anyio.run(download) and len(sent) == 1
+    assert connection.exec_driver_sql("SELECT 1").scalar() == 1
