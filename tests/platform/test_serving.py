@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
+from fastapi.testclient import TestClient
 
-from govdata.platform.serving import ABSENT, Balance
+from govdata.platform.serving import ABSENT, Balance, build_routes
 
 
 def test_a_worker_waits_while_another_holds_fewer_connections():
@@ -128,3 +129,22 @@ def test_a_worker_that_dies_is_replaced(server):
         assert server.get(connection) == 200
     finally:
         connection.close()
+
+
+def test_the_routes_are_worked_out_before_the_first_request(app, monkeypatch):
+    """A worker's first request on any part of the app builds no route (``build_routes``,
+    run before the workers fork): FastAPI's lazy building is made to fail once it has run."""
+    routing = pytest.importorskip("fastapi.routing")
+    included = getattr(routing, "_IncludedRouter", None)
+    if included is None:
+        pytest.skip("this FastAPI builds its routes when they are included")
+    build_routes(app)
+
+    def built_lazily(self, route):
+        raise AssertionError(f"route built on a request: {getattr(route, 'path', route)}")
+
+    monkeypatch.setattr(included, "_build_effective_context", built_lazily)
+    client = TestClient(app)
+    for path in ("/api/3/action/status_show", "/api/v1/open/datasets", "/datasets",
+                 "/console", "/data.json", "/api/v1/catalog/resources", "/nowhere"):
+        assert client.get(path, follow_redirects=False).status_code < 500, path
