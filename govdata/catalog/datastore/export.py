@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from govdata.catalog.datastore import masks as masking
 from govdata.catalog.datastore import safecsv, xlsx
 from govdata.catalog.datastore.query import (
+    CHINA_OFFSET,
     MAX_EXPORT_ROWS,
     Column,
     Masks,
@@ -247,11 +248,15 @@ def _local_time_text(value: ColumnElement, *, whole_seconds: bool = False) -> Co
     """``local_time_text``, but for a whole second (most values) the text PostgreSQL
     writes for a timestamp with the session in China Standard Time (``_postgres`` sets it),
     ``T`` and ``:00`` added: a third of the cost of ``to_char`` on a million rows. When
-    the load found every value a whole second (``whole_seconds``), that text without
-    testing each value first (``date_trunc``), which costs a tenth of the export's COPY."""
-    whole = func.replace(cast(value, Text), literal(" "), literal("T"), type_=Text())
+    the load found every value a whole second (``whole_seconds``), no value is tested
+    (``date_trunc`` costs a tenth of the export's COPY), and the text is that of the local
+    time (``timezone``) with ``+08:00`` added: a timestamp's text costs less to write than
+    a timestamptz's (0.06 s CPU a million rows, half the cost of this text). The same
+    bytes, as a load's values are all from the year 1 to 9999 (``validate``)."""
     if whole_seconds:
-        return whole + literal(":00")
+        local = cast(func.timezone(CHINA_OFFSET, value), Text)
+        return func.replace(local, literal(" "), literal("T"), type_=Text()) + literal("+08:00")
+    whole = func.replace(cast(value, Text), literal(" "), literal("T"), type_=Text())
     return case((value == func.date_trunc(literal("second"), value), whole + literal(":00")),
                 else_=local_time_text(value))
 
