@@ -326,11 +326,16 @@ def quiesce(libpq_url: str, *, timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def copy_to_stdout(libpq_url: str, sql: str) -> float:
-    """Seconds ``psql`` takes for ``COPY (sql) TO STDOUT WITH CSV HEADER`` (to /dev/null)."""
+def copy_to_stdout(libpq_url: str, table: str, fmt: str = "csv") -> float:
+    """Seconds ``psql`` takes for PostgreSQL's own COPY of the whole table in a download's
+    format, to /dev/null (PERFORMANCE.md's limits): CSV, ``COPY (SELECT * …) TO STDOUT WITH
+    CSV HEADER``; JSON, an object per row, ``COPY (SELECT row_to_json(t) …) TO STDOUT``."""
+    if fmt == "json":
+        copy = f'COPY (SELECT row_to_json(t) FROM "{table}" AS t) TO STDOUT'
+    else:
+        copy = f'COPY (SELECT * FROM "{table}") TO STDOUT WITH CSV HEADER'
     started = time.perf_counter()
-    subprocess.run(["psql", libpq_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                    f"COPY ({sql}) TO STDOUT WITH CSV HEADER"],
+    subprocess.run(["psql", libpq_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", copy],
                    check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 

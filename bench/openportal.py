@@ -5,8 +5,9 @@ four hourly air-quality datasets of 1,000,000 rows; this takes 重庆's. A serve
 ``--workers`` worker processes (``govdata serve``, production settings but a rate limit no
 benchmark reaches) is measured, in the same run:
 
-- CSV and JSON downloads over HTTP (rows/s) against ``COPY (SELECT …) TO STDOUT`` of the
-  same table (psql to /dev/null), goal ≥ 0.8, with the server's peak memory meanwhile;
+- CSV and JSON downloads over HTTP (rows/s) against PostgreSQL's own COPY of the same
+  table in that format (psql to /dev/null; ``_portal.copy_to_stdout``), goal ≥ 0.8, with
+  the server's peak memory meanwhile;
 - ``datastore_search`` p50/p95 (the CKAN-compatible API, and the open API if there) for the
   first page, a filter, ``q`` in Chinese and in English, a sort, with and without the total;
 - paging through the whole table at ``limit=32000``;
@@ -121,7 +122,7 @@ def measure_downloads(report: Report, server, dumps: dict[str, str], url: str, t
     for fmt in ("csv", "json"):
         copies, runs = [], {label: [] for label in dumps}
         for _ in range(args.rounds):
-            copies.append(_portal.copy_to_stdout(libpq_url(url), f'SELECT * FROM "{table}"'))
+            copies.append(_portal.copy_to_stdout(libpq_url(url), table, fmt))
             for label, template in dumps.items():
                 headers = ({"Authorization": f"Bearer {args.token}"} if "catalog" in label
                            else {})
