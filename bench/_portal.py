@@ -295,16 +295,8 @@ def settle(libpq_url: str, *, timeout: float = 300) -> float:
     """Wait until no index is being built on the server (``pg_stat_progress_create_index``):
     a sorted case makes our server build its sort index beside the requests, and that build
     must not share the cores with the next case's timings. Returns the seconds waited."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        building = subprocess.run(
-            ["psql", libpq_url, "-X", "-q", "-At", "-c",
-             "SELECT count(*) FROM pg_stat_progress_create_index"],
-            check=True, capture_output=True, text=True).stdout.strip()
-        if building == "0":
-            break
-        time.sleep(0.5)
-    return time.perf_counter() - started
+    return _wait_for_none(libpq_url, "SELECT count(*) FROM pg_stat_progress_create_index",
+                          timeout=timeout)
 
 
 def quiesce(libpq_url: str, *, timeout: float = 300) -> float:
@@ -315,12 +307,19 @@ def quiesce(libpq_url: str, *, timeout: float = 300) -> float:
     table. Returns the seconds waited."""
     started = time.perf_counter()
     subprocess.run(["psql", libpq_url, "-X", "-q", "-c", "CHECKPOINT"], check=True)
+    _wait_for_none(libpq_url, "SELECT count(*) FROM pg_stat_activity "
+                   "WHERE backend_type = 'autovacuum worker'", timeout=timeout)
+    return time.perf_counter() - started
+
+
+def _wait_for_none(libpq_url: str, count: str, *, timeout: float) -> float:
+    """Poll the server's own view (``count``, a ``SELECT count(*)``) until it counts none:
+    the server says when work ends only there. Returns the seconds waited."""
+    started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        busy = subprocess.run(
-            ["psql", libpq_url, "-X", "-q", "-At", "-c",
-             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"],
-            check=True, capture_output=True, text=True).stdout.strip()
-        if busy == "0":
+        counted = subprocess.run(["psql", libpq_url, "-X", "-q", "-At", "-c", count],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+        if counted == "0":
             break
         time.sleep(0.5)
     return time.perf_counter() - started
